@@ -1,0 +1,36 @@
+"""aiopyramid: run Pyramid applications on asyncio.
+
+Include it in a Pyramid application (``config.include("aiopyramid")`` or
+``pyramid.includes = aiopyramid`` in the ini file) to make
+:class:`~aiopyramid.config.CoroutineOrExecutorMapper` the default view mapper, then
+serve the application with :class:`aiopyramid.gunicorn.worker.AsyncGunicornWorker` or
+any ASGI server through :mod:`aiopyramid.asgi`.
+
+Importing aiopyramid makes Pyramid's request stack context-local (see
+:mod:`aiopyramid.threadlocal`), so concurrent requests on one thread never see each
+other's request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiopyramid.threadlocal import make_request_stack_context_local
+
+__all__ = ["includeme"]
+__version__ = "1.0.0"
+
+make_request_stack_context_local()
+
+
+def includeme(config: Any) -> None:
+    """Make :class:`~aiopyramid.config.CoroutineOrExecutorMapper` the default view mapper.
+
+    It also reads the ``aiopyramid.*`` settings now, so a bad value stops the
+    application at startup instead of failing the first request.
+    """
+    from aiopyramid.config import CoroutineOrExecutorMapper
+    from aiopyramid.settings import REGISTRY_KEY, AiopyramidSettings
+
+    config.registry[REGISTRY_KEY] = AiopyramidSettings.parse(config.registry.settings or {})
+    config.set_view_mapper(CoroutineOrExecutorMapper)

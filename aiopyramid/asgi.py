@@ -1,0 +1,299 @@
+"""Serve a Pyramid (WSGI) application over ASGI, one request greenlet per request.
+
+:class:`ASGIApplication` wraps the ordinary WSGI app that Pyramid builds. For each
+``http`` request it builds a WSGI environ and runs the app in a new request greenlet
+(:func:`~aiopyramid.helpers.spawn_greenlet`), so views may wait for coroutines without
+blocking other requests; the body streams in through ``wsgi.input`` and the response
+streams out chunk by chunk. ``websocket`` handshakes go through Pyramid too, and
+``lifespan`` events are acknowledged.
+
+Any ASGI server can run it: aiopyramid's gunicorn worker does so by itself, and
+:func:`app_from_config` / :func:`app_from_environ` load it from an ini file for
+uvicorn or hypercorn.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from aiopyramid.environ import RequestBody, build_environ
+from aiopyramid.exceptions import ClientDisconnected
+from aiopyramid.helpers import spawn_greenlet, wait_for_awaitable
+from aiopyramid.settings import AiopyramidSettings, settings_from
+from aiopyramid.websocket.connection import INTERNAL_ERROR, WebsocketConnection
+from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
+
+__all__ = [
+    "CONFIG_ENVIRON_VARIABLE",
+    "ASGIApplication",
+    "app_from_config",
+    "app_from_environ",
+    "is_asgi_app",
+]
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+CONFIG_ENVIRON_VARIABLE = "AIOPYRAMID_CONFIG"
+"""The environment variable :func:`app_from_environ` reads the ini file's path from."""
+
+
+def _plain_response(status: int, text: str) -> tuple[Message, Message]:
+    body = text.encode("utf-8")
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode("ascii")),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class ResponseWriter:
+    """The WSGI side of a response: ``start_response`` and ``write``, streamed to ASGI.
+
+    Runs in the request greenlet; each ASGI ``send`` is awaited on the loop. The
+    status and headers go out with the first non-empty chunk, as PEP 3333 asks.
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status: int | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.started = False
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], None]:
+        """PEP 3333 ``start_response``; with ``exc_info`` it may replace unsent headers."""
+        if exc_info is not None:
+            if self.started:
+                raise exc_info[1].with_traceback(exc_info[2])
+        elif self.status is not None:
+            raise RuntimeError("start_response() was already called without exc_info")
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+        ]
+        return self.write
+
+    def _start(self) -> None:
+        if self.status is None:
+            raise RuntimeError("the WSGI application sent a body before calling start_response()")
+        wait_for_awaitable(
+            self._send(
+                {"type": "http.response.start", "status": self.status, "headers": self.headers}
+            )
+        )
+        self.started = True
+
+    def write(self, chunk: bytes) -> None:
+        """Send one body chunk, starting the response first if needed."""
+        if not chunk:
+            return
+        if not self.started:
+            self._start()
+        wait_for_awaitable(
+            self._send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+        )
+
+    def finish(self) -> None:
+        """End the body (and start the response if the body was empty)."""
+        if not self.started:
+            self._start()
+        wait_for_awaitable(self._send({"type": "http.response.body", "body": b""}))
+
+
+def run_wsgi_app(
+    app: WSGIApp, environ: dict[str, Any], writer: ResponseWriter | _RefusalCollector
+) -> None:
+    """Call the WSGI ``app`` and stream its response through ``writer`` (in a greenlet)."""
+    body = app(environ, writer.start_response)
+    try:
+        for chunk in body:
+            writer.write(chunk)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    writer.finish()
+
+
+def is_asgi_app(app: Any) -> bool:
+    """Tell whether ``app`` already speaks ASGI (a coroutine function or object)."""
+    if isinstance(app, ASGIApplication):
+        return True
+    call = app if inspect.isfunction(app) else getattr(type(app), "__call__", None)
+    return inspect.iscoroutinefunction(call)
+
+
+class ASGIApplication:
+    """An ASGI application serving the Pyramid WSGI application ``wsgi_app``.
+
+    Settings (body size limit, websocket limits) come from the Pyramid registry of
+    ``wsgi_app`` when it has one, else from ``settings``, else the defaults listed in
+    :mod:`aiopyramid.settings`.
+    """
+
+    def __init__(self, wsgi_app: WSGIApp, settings: AiopyramidSettings | None = None) -> None:
+        self.wsgi_app = wsgi_app
+        registry = getattr(wsgi_app, "registry", None)
+        if settings is None:
+            settings = settings_from(registry) if registry is not None else AiopyramidSettings()
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "websocket":
+            await self.websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        else:
+            raise ValueError(f"aiopyramid cannot serve ASGI scope type {kind!r}")
+
+    def _declared_length_error(self, scope: Scope) -> tuple[int, str] | None:
+        for name, value in scope.get("headers", ()):
+            if name.lower() != b"content-length":
+                continue
+            text = value.decode("latin-1").strip()
+            if not text.isdigit():
+                return 400, f"Invalid Content-Length header: {text!r}."
+            if int(text) > self.settings.max_body_size:
+                return 413, (
+                    f"The request body ({int(text)} bytes) is larger than the limit "
+                    f"of {self.settings.max_body_size} bytes."
+                )
+        return None
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve an HTTP request through the WSGI app in a request greenlet."""
+        refusal = self._declared_length_error(scope)
+        if refusal is not None:
+            for message in _plain_response(*refusal):
+                await send(message)
+            return
+        environ = build_environ(scope, RequestBody(receive, self.settings.max_body_size))
+        writer = ResponseWriter(send)
+        try:
+            await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, writer)
+        except ClientDisconnected:
+            log.debug("client disconnected during %s %s", scope.get("method"), scope["path"])
+        except Exception:
+            log.exception("error while serving %s %s", scope.get("method"), scope["path"])
+            if writer.started:
+                raise  # the server aborts the connection: the response is incomplete
+            for message in _plain_response(500, "Internal Server Error"):
+                await send(message)
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route a websocket handshake through Pyramid; refuse it if no view accepts it."""
+        first = await receive()
+        if first["type"] != "websocket.connect":
+            return
+        connection = WebsocketConnection(
+            receive,
+            send,
+            max_message_size=self.settings.websocket_max_message_size,
+            subprotocols=scope.get("subprotocols"),
+        )
+        environ = build_environ(scope, io.BytesIO())
+        environ[WEBSOCKET_ENVIRON_KEY] = connection
+        collector = _RefusalCollector()
+        try:
+            await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, collector)
+        except Exception:
+            log.exception("error in websocket view for %s", scope["path"])
+            if connection.accepted:
+                await connection.close(INTERNAL_ERROR, "internal error")
+                return
+            collector.status, collector.body = 500, b"Internal Server Error"
+        if not connection.accepted:
+            await self._refuse(scope, send, collector)
+        else:
+            await connection.close()
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, collector: _RefusalCollector) -> None:
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": collector.status,
+                    "headers": collector.headers,
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": collector.body})
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        """Acknowledge the server's startup and shutdown events."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class _RefusalCollector:
+    """Keeps the response Pyramid produced for a websocket handshake it did not accept."""
+
+    def __init__(self) -> None:
+        self.status = 403
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = b""
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], None]:
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+        return self.write
+
+    def write(self, chunk: bytes) -> None:
+        self.body += chunk
+
+    def finish(self) -> None:
+        """Nothing to flush: the refusal is sent once the handshake's fate is known."""
+
+
+def app_from_config(config_uri: str, name: str = "main") -> ASGIApplication:
+    """Load the PasteDeploy app ``name`` from ``config_uri`` (with its logging) as ASGI."""
+    from pyramid.paster import get_app, setup_logging
+
+    setup_logging(config_uri)
+    return ASGIApplication(get_app(config_uri, name))
+
+
+def app_from_environ() -> ASGIApplication:
+    """ASGI app factory for servers such as uvicorn: reads the ini path from the environment.
+
+    Example: ``AIOPYRAMID_CONFIG=development.ini uvicorn --factory
+    aiopyramid.asgi:app_from_environ``.
+    """
+    config_uri = os.environ.get(CONFIG_ENVIRON_VARIABLE)
+    if not config_uri:
+        raise RuntimeError(
+            f"set {CONFIG_ENVIRON_VARIABLE} to the path of the application's ini file, "
+            f"e.g. {CONFIG_ENVIRON_VARIABLE}=development.ini"
+        )
+    return app_from_config(config_uri)

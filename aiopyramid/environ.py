@@ -1,0 +1,150 @@
+"""Build a PEP 3333 WSGI environ from an ASGI scope, with a streaming request body."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from pyramid.httpexceptions import HTTPRequestEntityTooLarge
+
+from aiopyramid.exceptions import ClientDisconnected
+from aiopyramid.helpers import wait_for_awaitable
+
+__all__ = ["RequestBody", "build_environ"]
+
+ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
+
+_JOIN_WITH = {"HTTP_COOKIE": "; "}
+
+
+def _wsgi_path(scope: dict[str, Any]) -> tuple[str, str]:
+    """Return ``(SCRIPT_NAME, PATH_INFO)`` as WSGI "bytes in latin-1" strings.
+
+    Like WSGI servers, PATH_INFO is the percent-decoded raw path; ``root_path`` is
+    removed from it when the server included it (as ASGI 2.4 servers do).
+    """
+    raw_path = scope.get("raw_path")
+    if raw_path:
+        path = unquote_to_bytes(raw_path.split(b"?", 1)[0])
+    else:
+        path = scope["path"].encode("utf-8")
+    root = scope.get("root_path", "").encode("utf-8")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return root.decode("latin-1"), path.decode("latin-1")
+
+
+def build_environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
+    """Translate an ``http`` or ``websocket`` scope into a WSGI environ reading ``body``."""
+    script_name, path_info = _wsgi_path(scope)
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme"))
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme or "http",
+        "wsgi.input": body,
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "asgi.scope": scope,
+    }
+    server = scope.get("server")
+    if server:
+        environ["SERVER_NAME"] = server[0]
+        environ["SERVER_PORT"] = str(server[1]) if server[1] is not None else ""
+    else:
+        environ["SERVER_NAME"] = "localhost"
+        environ["SERVER_PORT"] = "443" if environ["wsgi.url_scheme"] == "https" else "80"
+    client = scope.get("client")
+    if client:
+        environ["REMOTE_ADDR"] = client[0]
+        environ["REMOTE_PORT"] = str(client[1])
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name == "content-type":
+            key = "CONTENT_TYPE"
+        elif name == "content-length":
+            key = "CONTENT_LENGTH"
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+        if key in environ:
+            value = environ[key] + _JOIN_WITH.get(key, ",") + value
+        environ[key] = value
+    return environ
+
+
+class RequestBody(io.RawIOBase):
+    """``wsgi.input`` that pulls ``http.request`` messages from ASGI as the app reads.
+
+    Reading happens inside the request greenlet, which waits for each message
+    without blocking the loop, so bodies stream instead of being buffered whole.
+    More than ``limit`` bytes raises
+    :class:`~pyramid.httpexceptions.HTTPRequestEntityTooLarge`, which Pyramid renders
+    as a 413; a client that disconnects raises
+    :class:`~aiopyramid.exceptions.ClientDisconnected`.
+    """
+
+    def __init__(self, receive: ASGIReceive, limit: int) -> None:
+        super().__init__()
+        self._receive = receive
+        self._limit = limit
+        self._received = 0
+        self._pending = b""
+        self._more = True
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        message = wait_for_awaitable(self._receive())
+        if message["type"] == "http.disconnect":
+            self._more = False
+            raise ClientDisconnected("the client disconnected while sending its request")
+        chunk = message.get("body", b"")
+        self._received += len(chunk)
+        if self._received > self._limit:
+            self._more = False
+            raise HTTPRequestEntityTooLarge(
+                f"The request body is larger than the limit of {self._limit} bytes."
+            )
+        self._pending += chunk
+        self._more = message.get("more_body", False)
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read up to ``size`` bytes (all that is left when ``size`` is -1 or None)."""
+        if size is None or size < 0:
+            while self._more:
+                self._fill()
+            data, self._pending = self._pending, b""
+            return data
+        while len(self._pending) < size and self._more:
+            self._fill()
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        """Read one line, up to ``size`` bytes."""
+        while b"\n" not in self._pending and self._more:
+            if size is not None and 0 <= size <= len(self._pending):
+                break
+            self._fill()
+        end = self._pending.find(b"\n") + 1 or len(self._pending)
+        if size is not None and size >= 0:
+            end = min(end, size)
+        data, self._pending = self._pending[:end], self._pending[end:]
+        return data

@@ -1,0 +1,1 @@
+"""gunicorn integration: a worker that serves Pyramid applications with aiopyramid."""

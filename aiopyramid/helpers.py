@@ -1,0 +1,275 @@
+"""The greenlet bridge between synchronous Pyramid code and asyncio coroutines.
+
+Pyramid calls views, tweens, traversal and security hooks synchronously. aiopyramid
+runs each request in a *request greenlet*, a child of the greenlet that runs the event
+loop. When synchronous code inside a request greenlet needs the result of a coroutine,
+it switches to the parent with the coroutine; the parent awaits it on the loop (other
+requests keep running) and switches back with the result or the exception.
+
+:func:`spawn_greenlet` starts such a greenlet, :func:`synchronize` makes a coroutine
+function callable from one, and :func:`use_executor` moves blocking code to a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor
+from typing import Any, ParamSpec, TypeVar, overload
+
+import greenlet
+
+from aiopyramid.exceptions import ScopeError
+
+__all__ = [
+    "is_generator",
+    "run_in_executor",
+    "spawn_greenlet",
+    "spawn_greenlet_on_scope_error",
+    "synchronize",
+    "use_executor",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _RequestGreenlet(greenlet.greenlet):  # type: ignore[misc]
+    """A greenlet whose parent awaits on its behalf whatever it switches up."""
+
+
+class _ExecutorState(threading.local):
+    """Which event loop, if any, the current executor thread works for."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_executor_state = _ExecutorState()
+
+
+def in_request_greenlet() -> bool:
+    """Tell whether the caller runs inside a greenlet started by :func:`spawn_greenlet`."""
+    return isinstance(greenlet.getcurrent(), _RequestGreenlet)
+
+
+def _loop_of_executor_thread() -> asyncio.AbstractEventLoop | None:
+    return _executor_state.loop
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def wait_for_awaitable(awaitable: Awaitable[T]) -> T:
+    """Block the calling synchronous code until ``awaitable`` is done, without blocking the loop.
+
+    Inside a request greenlet the awaitable goes to the loop greenlet; inside an
+    executor thread started by aiopyramid it is scheduled on that thread's loop.
+    Anywhere else this raises :class:`~aiopyramid.exceptions.ScopeError`.
+    """
+    current = greenlet.getcurrent()
+    if isinstance(current, _RequestGreenlet):
+        return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+    loop = _loop_of_executor_thread()
+    if loop is not None:
+        # The task inherits this thread's context, so it sees the same request.
+        return asyncio.run_coroutine_threadsafe(_awaited(awaitable), loop).result()
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()  # never awaited, by design: silence the RuntimeWarning
+    raise ScopeError(
+        "there is no request greenlet to wait in: synchronous code can wait for a "
+        "coroutine only when it runs inside aiopyramid (a request served through "
+        "aiopyramid's ASGI adapter, or a function started with "
+        "`await aiopyramid.helpers.spawn_greenlet(func)`). In a coroutine, use "
+        "`await` instead."
+    )
+
+
+async def spawn_greenlet(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``func(*args, **kwargs)`` in a new request greenlet and return its result.
+
+    Every awaitable the greenlet hands up (through :func:`synchronize`) is awaited
+    here, on the loop; its result or exception, traceback included, goes back down.
+    If this coroutine is cancelled, the cancellation is delivered to the awaitable
+    and then raised inside the greenlet, so the greenlet finishes instead of leaking.
+    """
+    parent = greenlet.getcurrent()
+    child = _RequestGreenlet(func, parent)
+    # Share the caller's context: Pyramid's request stack (see aiopyramid.threadlocal)
+    # pushed in the greenlet is then visible to the coroutines awaited for it.
+    child.gr_context = parent.gr_context
+    handed_up = child.switch(*args, **kwargs)
+    try:
+        while not child.dead:
+            try:
+                result = await handed_up
+            except BaseException as error:
+                handed_up = child.throw(type(error), error, error.__traceback__)
+            else:
+                handed_up = child.switch(result)
+    finally:
+        if not child.dead:  # only when this coroutine itself is being torn down
+            child.throw()
+    return handed_up  # type: ignore[no-any-return]
+
+
+@overload
+def synchronize(
+    coroutine_function: Callable[P, Coroutine[Any, Any, T]], /
+) -> Callable[P, T]: ...
+
+
+@overload
+def synchronize(
+    coroutine_function: None = None, /, *, strict: bool = True
+) -> Callable[[Callable[P, Coroutine[Any, Any, T]]], Callable[P, Any]]: ...
+
+
+def synchronize(
+    coroutine_function: Callable[P, Coroutine[Any, Any, T]] | None = None,
+    /,
+    *,
+    strict: bool = True,
+) -> Any:
+    """Turn a coroutine function into a plain function that synchronous code can call.
+
+    Called inside a request greenlet (or an aiopyramid executor thread), the
+    returned function waits for the coroutine without blocking the event loop and
+    returns its result. Called anywhere else, it raises
+    :class:`~aiopyramid.exceptions.ScopeError` when ``strict`` (the default), or
+    returns the coroutine for the caller to await when ``strict=False``.
+
+    Use it bare (``@synchronize``) or configured (``@synchronize(strict=False)``).
+    The original coroutine function stays available as ``__wrapped__``.
+    """
+
+    def decorate(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Any]:
+        if not inspect.iscoroutinefunction(function):
+            raise TypeError(f"synchronize() needs a coroutine function, got {function!r}")
+
+        @functools.wraps(function)
+        def synchronized(*args: P.args, **kwargs: P.kwargs) -> Any:
+            if in_request_greenlet() or _loop_of_executor_thread() is not None:
+                return wait_for_awaitable(function(*args, **kwargs))
+            if not strict:
+                return function(*args, **kwargs)
+            raise ScopeError(
+                f"{function.__qualname__}() is a synchronized coroutine and was called "
+                "outside a request greenlet. In a coroutine, await the coroutine "
+                f"function itself (`await {function.__qualname__}.__wrapped__(...)`); "
+                "from synchronous code, run the caller with "
+                "`await aiopyramid.helpers.spawn_greenlet(caller, ...)`, or decorate "
+                "with `synchronize(strict=False)` to get the coroutine back here."
+            )
+
+        return synchronized
+
+    if coroutine_function is None:
+        return decorate
+    return decorate(coroutine_function)
+
+
+def spawn_greenlet_on_scope_error(
+    function: Callable[P, T],
+) -> Callable[P, T | Coroutine[Any, Any, T]]:
+    """Let a function that uses synchronized coroutines be called from anywhere.
+
+    Inside a request greenlet the decorated function runs directly and returns its
+    result. Outside one, where its synchronized calls would raise
+    :class:`~aiopyramid.exceptions.ScopeError`, it returns a coroutine that runs it in
+    a new greenlet via :func:`spawn_greenlet`: await that coroutine for the result.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | Coroutine[Any, Any, T]:
+        if in_request_greenlet() or _loop_of_executor_thread() is not None:
+            return function(*args, **kwargs)
+        return spawn_greenlet(function, *args, **kwargs)
+
+    return wrapper
+
+
+def _call_in_executor_thread(
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    function: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> T:
+    _executor_state.loop = loop
+    try:
+        return context.run(function, *args, **kwargs)
+    finally:
+        _executor_state.loop = None
+
+
+async def run_in_executor(
+    executor: Executor | None, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run blocking ``function`` in ``executor`` (the loop's default when ``None``).
+
+    The thread runs in a copy of the caller's context, so Pyramid's current request
+    and registry are the caller's; synchronized coroutines called in the thread are
+    scheduled back on this loop.
+    """
+    loop = asyncio.get_running_loop()
+    call = functools.partial(
+        _call_in_executor_thread, loop, contextvars.copy_context(), function, args, kwargs
+    )
+    return await loop.run_in_executor(executor, call)
+
+
+@overload
+def use_executor(
+    function: Callable[P, T], /
+) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+
+@overload
+def use_executor(
+    function: None = None, /, *, executor: Executor | None = None
+) -> Callable[[Callable[P, T]], Callable[P, Coroutine[Any, Any, T]]]: ...
+
+
+def use_executor(
+    function: Callable[P, T] | None = None, /, *, executor: Executor | None = None
+) -> Any:
+    """Turn a blocking function into a coroutine function that runs it in an executor.
+
+    Use it bare (``@use_executor``, the loop's default thread pool) or with
+    ``@use_executor(executor=my_pool)``.
+    """
+
+    def decorate(blocking: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
+        @functools.wraps(blocking)
+        async def in_executor(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await run_in_executor(executor, blocking, *args, **kwargs)
+
+        return in_executor
+
+    if function is None:
+        return decorate
+    return decorate(function)
+
+
+def is_generator(function: object) -> bool:
+    """Tell whether calling ``function`` produces a generator or a coroutine, not a result.
+
+    Looks through :func:`functools.partial` and at the ``__call__`` of callable
+    instances; async generators count too.
+    """
+    while isinstance(function, functools.partial):
+        function = function.func
+    if not (inspect.isfunction(function) or inspect.ismethod(function)):
+        if inspect.isclass(function):
+            return False
+        function = getattr(type(function), "__call__", None)
+    return (
+        inspect.iscoroutinefunction(function)
+        or inspect.isgeneratorfunction(function)
+        or inspect.isasyncgenfunction(function)
+    )
