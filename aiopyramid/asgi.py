@@ -137,8 +137,9 @@ def is_asgi_app(app: Any) -> bool:
     """Tell whether ``app`` already speaks ASGI (a coroutine function or object)."""
     if isinstance(app, ASGIApplication):
         return True
-    call = app if inspect.isfunction(app) else getattr(type(app), "__call__", None)
-    return inspect.iscoroutinefunction(call)
+    if inspect.isroutine(app):
+        return inspect.iscoroutinefunction(app)
+    return callable(app) and inspect.iscoroutinefunction(type(app).__call__)
 
 
 class ASGIApplication:

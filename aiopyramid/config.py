@@ -27,6 +27,7 @@ from pyramid.interfaces import IRequest
 from pyramid.util import object_description
 from pyramid.viewderivers import DefaultViewMapper
 
+from aiopyramid.environ import RequestBody
 from aiopyramid.helpers import in_request_greenlet, is_generator, run_in_executor
 from aiopyramid.helpers import wait_for_awaitable as _wait_for_awaitable
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
@@ -67,6 +68,17 @@ def refuse_websocket_request(request: Any) -> None:
         raise HTTPForbidden("This URL does not accept websocket connections.")
 
 
+def read_body_before_coroutine(request: Any) -> None:
+    """Read a streamed request body now, in the request greenlet, if a coroutine will need it.
+
+    A coroutine view runs on the event loop, where WebOb's synchronous reads of
+    ``wsgi.input`` cannot wait for the next chunk. So the body is read first; WebOb
+    keeps bodies over 10 kB in a temporary file rather than in memory.
+    """
+    if isinstance(request.environ.get("wsgi.input"), RequestBody):
+        request.make_body_seekable()
+
+
 class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
     """Base class of aiopyramid's view mappers.
 
@@ -105,6 +117,7 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
             refuse_websocket_request(request)
             result = mapped(context, request)
             if inspect.isawaitable(result):
+                read_body_before_coroutine(request)
                 return _wait_for_awaitable(result)
             return result
 
@@ -116,6 +129,7 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
 
         def coroutine_view(context: Any, request: Any) -> Any:
             refuse_websocket_request(request)
+            read_body_before_coroutine(request)
             return _wait_for_awaitable(mapped(context, request))
 
         return coroutine_view

@@ -60,6 +60,15 @@ def _loop_of_executor_thread() -> asyncio.AbstractEventLoop | None:
     return _executor_state.loop
 
 
+def can_wait() -> bool:
+    """Tell whether synchronous code running here may wait for a coroutine.
+
+    True inside a request greenlet and inside an executor thread started by
+    aiopyramid; false anywhere else, including coroutines running on the loop.
+    """
+    return in_request_greenlet() or _loop_of_executor_thread() is not None
+
+
 async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
@@ -118,9 +127,7 @@ async def spawn_greenlet(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 
 
 @overload
-def synchronize(
-    coroutine_function: Callable[P, Coroutine[Any, Any, T]], /
-) -> Callable[P, T]: ...
+def synchronize(coroutine_function: Callable[P, Coroutine[Any, Any, T]], /) -> Callable[P, T]: ...
 
 
 @overload
@@ -153,7 +160,7 @@ def synchronize(
 
         @functools.wraps(function)
         def synchronized(*args: P.args, **kwargs: P.kwargs) -> Any:
-            if in_request_greenlet() or _loop_of_executor_thread() is not None:
+            if can_wait():
                 return wait_for_awaitable(function(*args, **kwargs))
             if not strict:
                 return function(*args, **kwargs)
@@ -186,7 +193,7 @@ def spawn_greenlet_on_scope_error(
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | Coroutine[Any, Any, T]:
-        if in_request_greenlet() or _loop_of_executor_thread() is not None:
+        if can_wait():
             return function(*args, **kwargs)
         return spawn_greenlet(function, *args, **kwargs)
 
@@ -224,9 +231,7 @@ async def run_in_executor(
 
 
 @overload
-def use_executor(
-    function: Callable[P, T], /
-) -> Callable[P, Coroutine[Any, Any, T]]: ...
+def use_executor(function: Callable[P, T], /) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
 
 @overload
@@ -264,10 +269,10 @@ def is_generator(function: object) -> bool:
     """
     while isinstance(function, functools.partial):
         function = function.func
-    if not (inspect.isfunction(function) or inspect.ismethod(function)):
-        if inspect.isclass(function):
-            return False
-        function = getattr(type(function), "__call__", None)
+    if inspect.isclass(function) or not callable(function):
+        return False
+    if not inspect.isroutine(function):
+        function = type(function).__call__
     return (
         inspect.iscoroutinefunction(function)
         or inspect.isgeneratorfunction(function)

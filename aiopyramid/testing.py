@@ -15,7 +15,7 @@ import json
 from collections import deque
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 from aiopyramid.asgi import ASGIApplication, Message, Scope, is_asgi_app
@@ -154,7 +154,7 @@ class WebsocketSession:
 
     def _next_message(self) -> Message:
         assert self._task is not None
-        return self._client.run(_first_of(self._from_app.get(), self._task))
+        return cast(Message, self._client.run(_first_of(self._from_app.get(), self._task)))
 
     def send(self, message: str | bytes) -> None:
         """Send a text (``str``) or binary (``bytes``) message to the application."""
@@ -169,8 +169,10 @@ class WebsocketSession:
         if message["type"] == "websocket.close":
             self.close_code = message.get("code", 1000)
             return None
-        text = message.get("text")
-        return text if text is not None else message.get("bytes", b"")
+        text: str | None = message.get("text")
+        if text is not None:
+            return text
+        return cast(bytes, message.get("bytes", b""))
 
     def close(self, code: int = 1000) -> None:
         """Close the socket from the client side and wait for the application to finish."""
@@ -185,7 +187,7 @@ async def _first_of(getter: Any, task: asyncio.Task[None]) -> Message:
     get = asyncio.ensure_future(getter)
     done, _ = await asyncio.wait({get, task}, return_when=asyncio.FIRST_COMPLETED)
     if get in done:
-        return get.result()
+        return cast(Message, get.result())
     get.cancel()
     task.result()  # raises the application's exception, if any
     return {"type": "websocket.close", "code": 1006}
@@ -209,7 +211,10 @@ class AppClient:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -258,7 +263,7 @@ class AppClient:
         chunks = [body] if isinstance(body, bytes) else list(body)
         if isinstance(body, bytes) and body:
             scope["headers"].append((b"content-length", str(len(body)).encode("ascii")))
-        return self.run(self._exchange(scope, chunks))
+        return cast(ClientResponse, self.run(self._exchange(scope, chunks)))
 
     async def _exchange(self, scope: Scope, chunks: list[bytes]) -> ClientResponse:
         inbox = deque(
@@ -310,8 +315,6 @@ class AppClient:
             data = urlencode(data).encode("ascii")
         return self.request("POST", path, body=data, headers=all_headers)
 
-    def websocket(
-        self, path: str, *, headers: Mapping[str, str] | None = None
-    ) -> WebsocketSession:
+    def websocket(self, path: str, *, headers: Mapping[str, str] | None = None) -> WebsocketSession:
         """Open a websocket to ``path``; raises :class:`WebsocketRefused` if refused."""
         return WebsocketSession(self, self._scope("websocket", path, headers))

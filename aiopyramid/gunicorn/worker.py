@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gunicorn.workers.gasgi import ASGIWorker
 
 from aiopyramid.asgi import ASGIApplication, is_asgi_app
@@ -18,6 +20,9 @@ class AsyncGunicornWorker(ASGIWorker):  # type: ignore[misc]
     Select it with ``worker_class = aiopyramid.gunicorn.worker.AsyncGunicornWorker``
     in ``[server:main]`` or ``-k aiopyramid.gunicorn.worker.AsyncGunicornWorker``.
     """
+
+    asgi: Any
+    """The ASGI application this worker serves."""
 
     def load_wsgi(self) -> None:
         """Load the application and wrap it for ASGI unless it already is ASGI."""

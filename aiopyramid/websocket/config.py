@@ -36,10 +36,6 @@ class HTTPUpgradeRequired(HTTPClientError):  # type: ignore[misc]
     title = "Upgrade Required"
     explanation = "This URL accepts websocket connections only."
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.headers["Upgrade"] = "websocket"
-
 
 def origin_allowed(request: Any, allowed_origins: frozenset[str]) -> bool:
     """Tell whether the handshake's ``Origin`` may open a websocket here.
@@ -108,9 +104,10 @@ class WebsocketMapper(AsyncioMapperBase):
         method_name = self.attr or "__call__"
         if inspect.isclass(view):
             request_only = requestonly(view, self.attr)
+            view_class: Any = view
 
             def open_class_view(context: Any, request: Any, ws: WebsocketConnection) -> Any:
-                instance = view(request) if request_only else view(context, request)
+                instance = view_class(request) if request_only else view_class(context, request)
                 return getattr(instance, method_name)(ws)
 
             return open_class_view
@@ -124,7 +121,7 @@ class WebsocketMapper(AsyncioMapperBase):
         def websocket_view(context: Any, request: Any) -> Response:
             connection = request.environ.get(WEBSOCKET_ENVIRON_KEY)
             if connection is None:
-                raise HTTPUpgradeRequired()
+                raise HTTPUpgradeRequired(headers={"Upgrade": "websocket"})
             allowed = settings_from(request.registry).websocket_allowed_origins
             if not origin_allowed(request, allowed):
                 raise HTTPForbidden("This origin may not open websockets here.")

@@ -1,0 +1,293 @@
+"""The greenlet bridge: synchronize, spawn_greenlet, use_executor, is_generator."""
+
+import asyncio
+import functools
+import gc
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+import greenlet
+import pytest
+
+from aiopyramid.exceptions import ScopeError
+from aiopyramid.helpers import (
+    can_wait,
+    is_generator,
+    spawn_greenlet,
+    spawn_greenlet_on_scope_error,
+    synchronize,
+    use_executor,
+)
+
+
+@synchronize
+async def double(value):
+    await asyncio.sleep(0)
+    return value * 2
+
+
+@synchronize(strict=False)
+async def lenient_double(value):
+    return value * 2
+
+
+class Boom(Exception):
+    pass
+
+
+async def explode():
+    await asyncio.sleep(0)
+    raise Boom("from the coroutine")
+
+
+def test_synchronized_coroutine_returns_its_result_inside_a_greenlet():
+    assert asyncio.run(spawn_greenlet(lambda: double(21))) == 42
+
+
+def test_spawn_greenlet_passes_arguments_and_keywords():
+    def combine(a, b, *, c):
+        return f"{a}{b}{c}"
+
+    assert asyncio.run(spawn_greenlet(combine, 1, 2, c=3)) == "123"
+
+
+def test_strict_synchronized_coroutine_outside_a_greenlet_says_what_to_do():
+    with pytest.raises(ScopeError) as info:
+        double(1)
+    message = str(info.value)
+    assert "double() is a synchronized coroutine" in message
+    assert "await double.__wrapped__" in message
+    assert "spawn_greenlet" in message
+
+
+def test_strict_synchronized_coroutine_inside_a_coroutine_raises_scope_error():
+    async def main():
+        return double(1)
+
+    with pytest.raises(ScopeError):
+        asyncio.run(main())
+
+
+def test_lenient_synchronized_coroutine_returns_the_awaitable_outside_a_greenlet():
+    async def main():
+        awaitable = lenient_double(4)
+        assert asyncio.iscoroutine(awaitable)
+        return await awaitable
+
+    assert asyncio.run(main()) == 8
+    assert asyncio.run(spawn_greenlet(lenient_double, 5)) == 10
+
+
+def test_synchronize_keeps_the_original_coroutine_function():
+    assert asyncio.run(double.__wrapped__(3)) == 6
+    assert double.__name__ == "double"
+
+
+def test_synchronize_rejects_plain_functions():
+    with pytest.raises(TypeError, match="needs a coroutine function"):
+        synchronize(lambda: None)
+
+
+def test_exceptions_surface_in_the_calling_greenlet_with_their_traceback():
+    seen = {}
+
+    def caller():
+        try:
+            synchronize(explode)()
+        except Boom as error:
+            seen["frames"] = [frame.name for frame in traceback.extract_tb(error.__traceback__)]
+            raise
+
+    with pytest.raises(Boom, match="from the coroutine"):
+        asyncio.run(spawn_greenlet(caller))
+    assert "caller" in seen["frames"]
+    assert "explode" in seen["frames"]
+
+
+def test_exception_of_the_greenlet_function_propagates():
+    def fail():
+        raise Boom("in the greenlet")
+
+    with pytest.raises(Boom, match="in the greenlet"):
+        asyncio.run(spawn_greenlet(fail))
+
+
+def _live_request_greenlets():
+    gc.collect()
+    return [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, greenlet.greenlet)
+        and type(obj).__name__ == "_RequestGreenlet"
+        and not obj.dead
+    ]
+
+
+def test_cancellation_reaches_the_coroutine_and_finishes_the_greenlet():
+    events = []
+
+    @synchronize
+    async def wait_forever():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            events.append("coroutine cancelled")
+            raise
+
+    def in_greenlet():
+        try:
+            wait_forever()
+        except asyncio.CancelledError:
+            events.append("greenlet saw cancellation")
+            raise
+
+    async def main():
+        task = asyncio.ensure_future(spawn_greenlet(in_greenlet))
+        await asyncio.sleep(0.01)
+        assert len(_live_request_greenlets()) == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert events == ["coroutine cancelled", "greenlet saw cancellation"]
+    assert _live_request_greenlets() == []
+
+
+def test_many_cancelled_requests_leak_no_greenlets():
+    async def main():
+        tasks = [
+            asyncio.ensure_future(spawn_greenlet(synchronize(asyncio.sleep), 3600))
+            for _ in range(50)
+        ]
+        await asyncio.sleep(0.01)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    before = len(_live_request_greenlets())
+    asyncio.run(main())
+    assert len(_live_request_greenlets()) == before
+
+
+def test_nested_spawn_greenlet_inside_an_awaited_coroutine():
+    @synchronize
+    async def outer():
+        return await spawn_greenlet(lambda: double(5)) + 1
+
+    assert asyncio.run(spawn_greenlet(outer)) == 11
+
+
+def test_spawn_greenlet_on_scope_error_runs_directly_inside_a_greenlet():
+    @spawn_greenlet_on_scope_error
+    def uses_synchronized():
+        return double(2) + 1
+
+    async def main():
+        # outside a greenlet: a coroutine to await
+        return await uses_synchronized()
+
+    assert asyncio.run(main()) == 5
+    # inside a greenlet: a plain call
+    assert asyncio.run(spawn_greenlet(uses_synchronized)) == 5
+
+
+def test_use_executor_runs_blocking_code_in_a_thread():
+    @use_executor
+    def where():
+        return threading.current_thread().name
+
+    name = asyncio.run(where())
+    assert name != threading.current_thread().name
+
+
+def test_use_executor_with_a_given_executor():
+    with ThreadPoolExecutor(1, thread_name_prefix="custom-pool") as pool:
+
+        @use_executor(executor=pool)
+        def where(suffix):
+            return threading.current_thread().name + suffix
+
+        assert asyncio.run(where("!")).startswith("custom-pool")
+        assert asyncio.run(where("!")).endswith("!")
+
+
+def test_use_executor_does_not_block_the_loop():
+    import time
+
+    @use_executor
+    def block():
+        time.sleep(0.3)
+
+    async def main():
+        start = asyncio.get_running_loop().time()
+        ticks = 0
+        blocking = asyncio.ensure_future(block())
+        while not blocking.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        return ticks, asyncio.get_running_loop().time() - start
+
+    ticks, elapsed = asyncio.run(main())
+    assert elapsed >= 0.3
+    assert ticks > 5
+
+
+def test_synchronized_coroutine_called_in_an_executor_thread_runs_on_the_loop():
+    @use_executor
+    def blocking_caller():
+        assert can_wait()
+        return double(7), threading.current_thread().name
+
+    async def main():
+        return await blocking_caller(), threading.current_thread().name
+
+    (result, worker_thread), loop_thread = asyncio.run(main())
+    assert result == 14
+    assert worker_thread != loop_thread
+
+
+def test_can_wait_is_false_on_the_loop_and_outside():
+    async def main():
+        return can_wait()
+
+    assert can_wait() is False
+    assert asyncio.run(main()) is False
+    assert asyncio.run(spawn_greenlet(can_wait)) is True
+
+
+class CallableAsync:
+    async def __call__(self):
+        return None
+
+
+class CallableSync:
+    def __call__(self):
+        return None
+
+
+def _generator():
+    yield 1
+
+
+async def _async_generator():
+    yield 1
+
+
+@pytest.mark.parametrize(
+    ("candidate", "expected"),
+    [
+        (explode, True),
+        (_generator, True),
+        (_async_generator, True),
+        (functools.partial(explode), True),
+        (CallableAsync(), True),
+        (CallableSync(), False),
+        (CallableAsync, False),
+        (len, False),
+        (lambda: None, False),
+    ],
+)
+def test_is_generator(candidate, expected):
+    assert is_generator(candidate) is expected
