@@ -23,7 +23,6 @@ from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPForbidden
-from pyramid.interfaces import IRequest
 from pyramid.util import object_description
 from pyramid.viewderivers import DefaultViewMapper
 
@@ -39,7 +38,8 @@ __all__ = [
     "ExecutorMapper",
 ]
 
-MappedView = Callable[[Any, IRequest], Any]
+MappedView = Callable[[Any, Any], Any]
+"""What a mapper returns: Pyramid calls it with ``(context, request)``."""
 
 
 def view_target(view: Any, attr: str | None) -> Any:

@@ -103,6 +103,7 @@ class RequestBody(io.RawIOBase):
         self._more = True
 
     def readable(self) -> bool:
+        """Always true: this stream is for reading."""
         return True
 
     def _fill(self) -> None:
@@ -133,6 +134,7 @@ class RequestBody(io.RawIOBase):
         return data
 
     def readinto(self, buffer: Any) -> int:
+        """Read into a writable ``buffer``; return how many bytes were read."""
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

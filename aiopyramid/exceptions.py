@@ -1,5 +1,7 @@
 """Exceptions raised by aiopyramid."""
 
+__all__ = ["ClientDisconnected", "ScopeError"]
+
 
 class ScopeError(RuntimeError):
     """A synchronized coroutine was called where nothing can await it.

@@ -29,9 +29,11 @@ _NOT_LOADED = object()
 class CoroutineIdentityPolicy:
     """Base class for a security policy that looks the identity up with a coroutine.
 
-    Implement :meth:`load_identity`, plus the other methods of
-    :class:`pyramid.interfaces.ISecurityPolicy` (``authenticated_userid``,
-    ``permits``, ``remember``, ``forget``) as usual; they may call
+    Implement :meth:`load_identity`, plus the other methods of Pyramid's security
+    policy interface (:meth:`~pyramid.interfaces.ISecurityPolicy.authenticated_userid`,
+    :meth:`~pyramid.interfaces.ISecurityPolicy.permits`,
+    :meth:`~pyramid.interfaces.ISecurityPolicy.remember`,
+    :meth:`~pyramid.interfaces.ISecurityPolicy.forget`) as usual; they may call
     ``self.identity(request)``.
     """
 

@@ -1,21 +1,21 @@
 """aiopyramid's settings, read from the application's ini file with clear errors.
 
-=======================================  ===========  ==========================================
-Setting                                  Default      Meaning
-=======================================  ===========  ==========================================
-``aiopyramid.max_body_size``             10485760     Largest request body in bytes; larger
-                                                      bodies get ``413 Request Entity Too
-                                                      Large``.
-``aiopyramid.websocket.max_message_size`` 1048576     Largest websocket message in bytes;
-                                                      a larger one closes the socket with
-                                                      code 1009.
-``aiopyramid.websocket.allowed_origins`` (empty)      Origins allowed to open websockets,
-                                                      separated by spaces or newlines;
-                                                      ``*`` allows any. Empty means the
-                                                      page's own origin only. Clients that
-                                                      send no ``Origin`` (not browsers) are
-                                                      always allowed.
-=======================================  ===========  ==========================================
+==========================================  ==========  ====================================
+Setting                                     Default     Meaning
+==========================================  ==========  ====================================
+``aiopyramid.max_body_size``                10485760    Largest request body in bytes;
+                                                        larger bodies get ``413 Request
+                                                        Entity Too Large``.
+``aiopyramid.websocket.max_message_size``   1048576     Largest websocket message in bytes;
+                                                        a larger one closes the socket
+                                                        with code 1009.
+``aiopyramid.websocket.allowed_origins``    (empty)     Origins allowed to open websockets,
+                                                        separated by spaces or newlines;
+                                                        ``*`` allows any. Empty means the
+                                                        page's own origin only. Clients
+                                                        that send no ``Origin`` (not
+                                                        browsers) are always allowed.
+==========================================  ==========  ====================================
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ class AiopyramidSettings:
     """The parsed ``aiopyramid.*`` settings of one application."""
 
     max_body_size: int = 10 * 1024 * 1024
+    """``aiopyramid.max_body_size``: the largest request body, in bytes."""
     websocket_max_message_size: int = 1024 * 1024
+    """``aiopyramid.websocket.max_message_size``: the largest websocket message, in bytes."""
     websocket_allowed_origins: frozenset[str] = frozenset()
+    """``aiopyramid.websocket.allowed_origins``: extra origins that may open websockets."""
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any]) -> AiopyramidSettings:

@@ -204,7 +204,9 @@ class AppClient:
     def __init__(self, app: Any, *, timeout: float = 10.0, host: str = "testserver") -> None:
         self.app = app if is_asgi_app(app) else ASGIApplication(app)
         self.timeout = timeout
+        """Seconds after which a request or websocket operation gives up."""
         self.host = host
+        """The ``Host`` header and server name the requests carry."""
         self.loop = asyncio.new_event_loop()
 
     def __enter__(self) -> AppClient:

@@ -17,6 +17,8 @@ from typing import Any
 import pyramid.threadlocal
 from pyramid.threadlocal import ThreadLocalManager
 
+__all__ = ["ContextLocalManager", "make_request_stack_context_local"]
+
 RequestInfo = dict[str, Any]
 
 _stack: contextvars.ContextVar[tuple[RequestInfo, ...]] = contextvars.ContextVar(

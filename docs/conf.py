@@ -54,6 +54,12 @@ nitpick_ignore: list[tuple[str, str]] = [
     # What Configurator.make_wsgi_app() returns (Pyramid documents only the
     # IRouter interface): the type of a paste app factory such as main().
     ("py:class", "pyramid.router.Router"),
+    # The per-thread request stack that aiopyramid.threadlocal replaces; Pyramid
+    # documents only get_current_request() and get_current_registry().
+    ("py:class", "pyramid.threadlocal.ThreadLocalManager"),
+    # gunicorn publishes no intersphinx inventory; AsyncGunicornWorker subclasses
+    # its native ASGI worker.
+    ("py:class", "gunicorn.workers.gasgi.ASGIWorker"),
 ]
 
 # -- HTML --------------------------------------------------------------------
@@ -74,9 +80,21 @@ intersphinx_mapping = {
 
 # -- API reference -----------------------------------------------------------
 
-autodoc_default_options = {"members": False, "undoc-members": False}
+autodoc_default_options: dict[str, object] = {}
 autodoc_member_order = "bysource"
 typehints_fully_qualified = False
+
+
+def typehints_fixup_module_name(module: str) -> str:
+    """Link classes by the public module that documents them, not where they live."""
+    return {"concurrent.futures._base": "concurrent.futures"}.get(module, module)
+
+
+# The function above cannot be pickled into Sphinx's environment cache; Sphinx
+# says so once per build, which is harmless (nox -s docs always builds afresh).
+suppress_warnings = ["config.cache"]
+
+
 always_document_param_types = True
 
 # -- Diagrams (Debian's graphviz provides ``dot``) ----------------------------

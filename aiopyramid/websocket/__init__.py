@@ -5,3 +5,5 @@ predicates, security and tweens apply. A view configured with
 :class:`~aiopyramid.websocket.config.WebsocketMapper` accepts the socket and talks
 over a :class:`~aiopyramid.websocket.connection.WebsocketConnection`.
 """
+
+__all__: list[str] = []

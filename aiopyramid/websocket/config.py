@@ -33,8 +33,11 @@ class HTTPUpgradeRequired(HTTPClientError):  # type: ignore[misc]
     """426: an ordinary HTTP request reached a URL that only speaks websocket."""
 
     code = 426
+    """The status code."""
     title = "Upgrade Required"
+    """The status text."""
     explanation = "This URL accepts websocket connections only."
+    """The message shown in the response body."""
 
 
 def origin_allowed(request: Any, allowed_origins: frozenset[str]) -> bool:
