@@ -52,3 +52,10 @@ def tests(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     session.install("-e", ".")
     session.run("pserve", "--reload", "example/development.ini", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def bench(session: nox.Session) -> None:
+    """Speed and memory of the request path, as ratios to baselines run alongside."""
+    session.install("-e", ".")
+    session.run("python", "bench/bench_asgi.py", *session.posargs)

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from aiopyramid.environ import RequestBody, build_environ
+from aiopyramid.environ import RequestBody, build_environ, declares_body
 from aiopyramid.exceptions import ClientDisconnected
 from aiopyramid.helpers import spawn_greenlet, wait_for_awaitable
 from aiopyramid.settings import AiopyramidSettings, settings_from
@@ -91,39 +91,49 @@ class ResponseWriter:
         ]
         return self.write
 
-    def _start(self) -> None:
-        if self.status is None:
-            raise RuntimeError("the WSGI application sent a body before calling start_response()")
-        wait_for_awaitable(
-            self._send(
+    def _send_body(self, chunk: bytes, *, more: bool) -> None:
+        """Send a body message, preceded by the start message if it is still due.
+
+        Both go to the loop in one hand-over, which saves greenlet switches.
+        """
+        messages: list[Message] = []
+        if not self.started:
+            if self.status is None:
+                raise RuntimeError("the WSGI application sent a body before start_response()")
+            messages.append(
                 {"type": "http.response.start", "status": self.status, "headers": self.headers}
             )
-        )
-        self.started = True
+            self.started = True
+        messages.append({"type": "http.response.body", "body": bytes(chunk), "more_body": more})
+        wait_for_awaitable(self._send_each(messages))
+
+    async def _send_each(self, messages: list[Message]) -> None:
+        for message in messages:
+            await self._send(message)
 
     def write(self, chunk: bytes) -> None:
         """Send one body chunk, starting the response first if needed."""
-        if not chunk:
-            return
-        if not self.started:
-            self._start()
-        wait_for_awaitable(
-            self._send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
-        )
+        if chunk:
+            self._send_body(chunk, more=True)
 
-    def finish(self) -> None:
-        """End the body (and start the response if the body was empty)."""
-        if not self.started:
-            self._start()
-        wait_for_awaitable(self._send({"type": "http.response.body", "body": b""}))
+    def finish(self, last_chunk: bytes = b"") -> None:
+        """Send the last chunk (possibly empty), which ends the response."""
+        self._send_body(last_chunk, more=False)
 
 
 def run_wsgi_app(
     app: WSGIApp, environ: dict[str, Any], writer: ResponseWriter | _RefusalCollector
 ) -> None:
-    """Call the WSGI ``app`` and stream its response through ``writer`` (in a greenlet)."""
+    """Call the WSGI ``app`` and stream its response through ``writer`` (in a greenlet).
+
+    A body that is already a list (the common case for Pyramid responses) goes out
+    in one message; any other iterable is sent chunk by chunk as it is produced.
+    """
     body = app(environ, writer.start_response)
     try:
+        if isinstance(body, list | tuple):
+            writer.finish(b"".join(body))
+            return
         for chunk in body:
             writer.write(chunk)
     finally:
@@ -190,7 +200,8 @@ class ASGIApplication:
             for message in _plain_response(*refusal):
                 await send(message)
             return
-        environ = build_environ(scope, RequestBody(receive, self.settings.max_body_size))
+        body = RequestBody(receive, self.settings.max_body_size, expect_body=declares_body(scope))
+        environ = build_environ(scope, body)
         writer = ResponseWriter(send)
         try:
             await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, writer)
@@ -273,8 +284,9 @@ class _RefusalCollector:
     def write(self, chunk: bytes) -> None:
         self.body += chunk
 
-    def finish(self) -> None:
-        """Nothing to flush: the refusal is sent once the handshake's fate is known."""
+    def finish(self, last_chunk: bytes = b"") -> None:
+        """Keep the last chunk; the refusal is sent once the handshake's fate is known."""
+        self.body += last_chunk
 
 
 def app_from_config(config_uri: str, name: str = "main") -> ASGIApplication:

@@ -75,7 +75,8 @@ def read_body_before_coroutine(request: Any) -> None:
     ``wsgi.input`` cannot wait for the next chunk. So the body is read first; WebOb
     keeps bodies over 10 kB in a temporary file rather than in memory.
     """
-    if isinstance(request.environ.get("wsgi.input"), RequestBody):
+    body = request.environ.get("wsgi.input")
+    if isinstance(body, RequestBody) and body.may_have_more:
         request.make_body_seekable()
 
 

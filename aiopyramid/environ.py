@@ -13,7 +13,7 @@ from pyramid.httpexceptions import HTTPRequestEntityTooLarge
 from aiopyramid.exceptions import ClientDisconnected
 from aiopyramid.helpers import wait_for_awaitable
 
-__all__ = ["RequestBody", "build_environ"]
+__all__ = ["RequestBody", "build_environ", "declares_body"]
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -83,6 +83,15 @@ def build_environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
     return environ
 
 
+def declares_body(scope: dict[str, Any]) -> bool:
+    """Tell whether the request announces a body (non-zero Content-Length, or chunked)."""
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
 class RequestBody(io.RawIOBase):
     """``wsgi.input`` that pulls ``http.request`` messages from ASGI as the app reads.
 
@@ -94,13 +103,18 @@ class RequestBody(io.RawIOBase):
     :class:`~aiopyramid.exceptions.ClientDisconnected`.
     """
 
-    def __init__(self, receive: ASGIReceive, limit: int) -> None:
+    def __init__(self, receive: ASGIReceive, limit: int, *, expect_body: bool = True) -> None:
         super().__init__()
         self._receive = receive
         self._limit = limit
         self._received = 0
         self._pending = b""
-        self._more = True
+        self._more = expect_body
+
+    @property
+    def may_have_more(self) -> bool:
+        """Whether more of the body may still arrive from the client."""
+        return self._more
 
     def readable(self) -> bool:
         """Always true: this stream is for reading."""

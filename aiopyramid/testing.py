@@ -263,8 +263,11 @@ class AppClient:
         scope = self._scope("http", path, headers)
         scope["method"] = method.upper()
         chunks = [body] if isinstance(body, bytes) else list(body)
-        if isinstance(body, bytes) and body:
-            scope["headers"].append((b"content-length", str(len(body)).encode("ascii")))
+        if isinstance(body, bytes):
+            if body:
+                scope["headers"].append((b"content-length", str(len(body)).encode("ascii")))
+        else:
+            scope["headers"].append((b"transfer-encoding", b"chunked"))
         return cast(ClientResponse, self.run(self._exchange(scope, chunks)))
 
     async def _exchange(self, scope: Scope, chunks: list[bytes]) -> ClientResponse:

@@ -110,10 +110,14 @@ class Recorder:
         return b"".join(m.get("body", b"") for m in self.sent[1:])
 
 
+CHUNKED = [(b"transfer-encoding", b"chunked")]
+
+
 def serve(wsgi_app, scope=None, recorder=None, settings=None):
     recorder = recorder or Recorder()
+    scope = scope or scope_for(headers=CHUNKED)
     app = ASGIApplication(wsgi_app, settings)
-    asyncio.run(app(scope or scope_for(), recorder.receive, recorder.send))
+    asyncio.run(app(scope, recorder.receive, recorder.send))
     return recorder
 
 
@@ -158,7 +162,7 @@ def test_streamed_body_over_the_limit_gets_413_through_pyramid():
         config.add_route("upload", "/upload")
         config.add_view(lambda r: Response(str(len(r.body))), route_name="upload")
     recorder = Recorder([b"123456", b"789012"])
-    serve(config.make_wsgi_app(), scope_for("/upload", method="POST"), recorder)
+    serve(config.make_wsgi_app(), scope_for("/upload", method="POST", headers=CHUNKED), recorder)
     assert recorder.status == 413
 
 
@@ -241,7 +245,18 @@ def test_empty_body_still_starts_the_response():
 
     recorder = serve(empty)
     assert recorder.status == 204
-    assert recorder.sent[-1] == {"type": "http.response.body", "body": b""}
+    assert recorder.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_a_request_without_a_body_is_not_read_from_the_client():
+    def reads(environ, start_response):
+        start_response("200 OK", [])
+        return [environ["wsgi.input"].read()]
+
+    recorder = Recorder()
+    recorder.inbox.clear()  # receive() would fail: nothing may be read
+    serve(reads, scope_for(), recorder)
+    assert (recorder.status, recorder.body) == (200, b"")
 
 
 def test_start_response_with_exc_info_replaces_unsent_headers():
