@@ -14,6 +14,7 @@ uvicorn or hypercorn.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import io
 import logging
@@ -26,7 +27,7 @@ from aiopyramid.environ import RequestBody, build_environ, declares_body
 from aiopyramid.exceptions import ClientDisconnected
 from aiopyramid.helpers import spawn_greenlet, wait_for_awaitable
 from aiopyramid.settings import AiopyramidSettings, settings_from
-from aiopyramid.websocket.connection import INTERNAL_ERROR, WebsocketConnection
+from aiopyramid.websocket.connection import GOING_AWAY, INTERNAL_ERROR, WebsocketConnection
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
 
 __all__ = [
@@ -166,6 +167,18 @@ class ASGIApplication:
         if settings is None:
             settings = settings_from(registry) if registry is not None else AiopyramidSettings()
         self.settings = settings
+        self.open_websockets: set[WebsocketConnection] = set()
+        """The websockets currently open, so a shutdown can close them politely."""
+
+    async def close_websockets(
+        self, code: int = GOING_AWAY, reason: str = "server shutdown"
+    ) -> None:
+        """Close every open websocket (by default with 1001, "going away").
+
+        The views see the peer's reply as the end of the conversation, so their
+        clean-up (such as ``on_close``) runs before the server stops.
+        """
+        await asyncio.gather(*(ws.close(code, reason) for ws in list(self.open_websockets)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
@@ -228,6 +241,7 @@ class ASGIApplication:
         environ = build_environ(scope, io.BytesIO())
         environ[WEBSOCKET_ENVIRON_KEY] = connection
         collector = _RefusalCollector()
+        self.open_websockets.add(connection)
         try:
             await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, collector)
         except Exception:
@@ -236,6 +250,8 @@ class ASGIApplication:
                 await connection.close(INTERNAL_ERROR, "internal error")
                 return
             collector.status, collector.body = 500, b"Internal Server Error"
+        finally:
+            self.open_websockets.discard(connection)
         if not connection.accepted:
             await self._refuse(scope, send, collector)
         else:

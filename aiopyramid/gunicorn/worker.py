@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from gunicorn.workers.gasgi import ASGIWorker
@@ -19,13 +20,39 @@ class AsyncGunicornWorker(ASGIWorker):  # type: ignore[misc]
     worker wraps the loaded WSGI app in :class:`~aiopyramid.asgi.ASGIApplication`.
     Select it with ``worker_class = aiopyramid.gunicorn.worker.AsyncGunicornWorker``
     in ``[server:main]`` or ``-k aiopyramid.gunicorn.worker.AsyncGunicornWorker``.
+
+    On SIGTERM it stops accepting connections, lets in-flight requests finish within
+    ``graceful_timeout``, and closes open websockets with code 1001 ("going away").
     """
 
     asgi: Any
     """The ASGI application this worker serves."""
+
+    _backlog_restored = False
+    _closing: asyncio.Task[None] | None = None
 
     def load_wsgi(self) -> None:
         """Load the application and wrap it for ASGI unless it already is ASGI."""
         super().load_wsgi()
         if not is_asgi_app(self.asgi):
             self.asgi = ASGIApplication(self.asgi)
+
+    def notify(self) -> None:
+        """Heartbeat to the master; the first one also restores gunicorn's listen backlog.
+
+        The base worker hands its listening sockets to ``loop.create_server()``, which
+        calls ``listen()`` again with asyncio's default backlog of 100; bursts of new
+        connections beyond that would be dropped and retried by clients seconds later.
+        The first heartbeat runs right after the servers start.
+        """
+        super().notify()
+        if self.servers and not self._backlog_restored:
+            for listener in self.sockets:
+                listener.sock.listen(self.cfg.backlog)
+            self._backlog_restored = True
+
+    def handle_exit_signal(self) -> None:
+        """SIGTERM: shut down gracefully, and say goodbye to websocket clients."""
+        super().handle_exit_signal()
+        if isinstance(self.asgi, ASGIApplication) and self._closing is None:
+            self._closing = self.loop.create_task(self.asgi.close_websockets())

@@ -16,6 +16,7 @@ ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 
 NORMAL_CLOSURE = 1000
+GOING_AWAY = 1001
 INTERNAL_ERROR = 1011
 MESSAGE_TOO_BIG = 1009
 """Close code sent when a peer's message exceeds the configured maximum size."""

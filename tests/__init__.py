@@ -1,0 +1,1 @@
+"""aiopyramid's own tests: unit tests, and live-server tests (``test_live_*.py``)."""

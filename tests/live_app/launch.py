@@ -1,0 +1,115 @@
+"""Commands that serve the live test app, each as a :class:`~tests.support.ServerProcess`.
+
+The executables come from the running interpreter's environment (the nox session's
+virtualenv in CI), so the servers run the same Python and the same aiopyramid as
+the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from tests.live_app import INI_PATH
+from tests.support import ServerProcess, free_port
+
+REPO_ROOT = INI_PATH.parents[2]
+WORKER_CLASS = "aiopyramid.gunicorn.worker.AsyncGunicornWorker"
+INI_ARG = str(INI_PATH.relative_to(REPO_ROOT))  # as a reader would type it, from the root
+
+
+def executable(name: str) -> str:
+    """The path of console script ``name`` installed beside the running interpreter."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed beside {sys.executable}")
+    return found
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment for a server: the repository root importable, output unbuffered."""
+    env = dict(os.environ)
+    paths = [str(REPO_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("AIOPYRAMID_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+def pserve(log_dir: Path) -> ServerProcess:
+    """``pserve tests/live_app/live.ini http_port=PORT``: gunicorn with aiopyramid's worker."""
+    port = free_port()
+    return ServerProcess(
+        [executable("pserve"), INI_ARG, f"http_port={port}"],
+        port=port,
+        log_path=log_dir / "pserve.log",
+        cwd=REPO_ROOT,
+        env=server_env(),
+    )
+
+
+def gunicorn_paste(log_dir: Path) -> ServerProcess:
+    """``gunicorn --paste tests/live_app/live.ini -k <worker> -b 127.0.0.1:PORT``."""
+    port = free_port()
+    return ServerProcess(
+        [
+            executable("gunicorn"),
+            "--paste",
+            INI_ARG,
+            "-k",
+            WORKER_CLASS,
+            "-b",
+            f"127.0.0.1:{port}",
+        ],
+        port=port,
+        log_path=log_dir / "gunicorn.log",
+        cwd=REPO_ROOT,
+        env=server_env(),
+    )
+
+
+def uvicorn(log_dir: Path) -> ServerProcess:
+    """``AIOPYRAMID_CONFIG=live.ini uvicorn --factory aiopyramid.asgi:app_from_environ``."""
+    port = free_port()
+    return ServerProcess(
+        [
+            executable("uvicorn"),
+            "--factory",
+            "aiopyramid.asgi:app_from_environ",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        port=port,
+        log_path=log_dir / "uvicorn.log",
+        cwd=REPO_ROOT,
+        env=server_env(AIOPYRAMID_CONFIG=INI_ARG),
+    )
+
+
+def hypercorn(log_dir: Path) -> ServerProcess:
+    """``AIOPYRAMID_CONFIG=live.ini hypercorn 'aiopyramid.asgi:app_from_environ()'``.
+
+    Hypercorn has no ``--factory`` flag, but it evaluates the part after the colon,
+    so calling the factory there works.
+    """
+    port = free_port()
+    return ServerProcess(
+        [
+            executable("hypercorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "aiopyramid.asgi:app_from_environ()",
+        ],
+        port=port,
+        log_path=log_dir / "hypercorn.log",
+        cwd=REPO_ROOT,
+        env=server_env(AIOPYRAMID_CONFIG=INI_ARG),
+    )

@@ -1,0 +1,123 @@
+"""Live tests of how the app is served: graceful SIGTERM, ``gunicorn --paste``, uvicorn, hypercorn.
+
+Each test starts (and stops) its own server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from tests.live_app import ini_settings, launch
+from tests.support import ServerProcess, poll_json, run
+
+GRACEFUL_TIMEOUT = float(ini_settings("server:main")["graceful_timeout"])
+IN_FLIGHT = 5
+TIMEOUT = 30.0
+
+
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    with launch.pserve(tmp_path) as server:
+
+        async def main() -> tuple[list[httpx.Response], float]:
+            limits = httpx.Limits(max_connections=IN_FLIGHT + 2)
+            async with httpx.AsyncClient(
+                base_url=server.base_url, limits=limits, timeout=TIMEOUT
+            ) as client:
+                requests = [
+                    asyncio.create_task(client.get("/sleep", params={"sleep": "2"}))
+                    for _ in range(IN_FLIGHT)
+                ]
+                await poll_json(
+                    client,
+                    "/stats",
+                    lambda stats: stats["inflight"].get("sleep", 0) >= IN_FLIGHT,
+                    what=f"{IN_FLIGHT} requests to be in flight",
+                )
+                server.terminate()  # SIGTERM to the gunicorn master (pserve's process)
+                signalled = time.monotonic()
+                responses = await asyncio.gather(*requests)
+            return list(responses), signalled
+
+        responses, signalled = run(main(), timeout=60)
+        assert [r.status_code for r in responses] == [200] * IN_FLIGHT
+        assert [r.json()["slept"] for r in responses] == [2.0] * IN_FLIGHT
+        exit_code = server.wait(timeout=GRACEFUL_TIMEOUT + 10)
+        exited_after = time.monotonic() - signalled
+        print(f"\nexited {exited_after:.2f} s after SIGTERM with {IN_FLIGHT} requests in flight")
+        assert exit_code == 0, server.log_tail()
+        assert exited_after < GRACEFUL_TIMEOUT, server.log_tail()
+        assert "Handling signal: term" in server.log_text()
+
+
+def test_sigterm_closes_open_websockets_with_going_away(tmp_path: Path) -> None:
+    with launch.pserve(tmp_path) as server:
+
+        async def main() -> tuple[int | None, float]:
+            async with connect(server.ws_url("/ws/class?id=leaving"), open_timeout=TIMEOUT) as ws:
+                assert await ws.recv() == "welcome leaving"
+                server.terminate()
+                signalled = time.monotonic()
+                await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
+                return ws.close_code, time.monotonic() - signalled
+
+        close_code, closed_after = run(main(), timeout=60)
+        assert close_code == 1001
+        assert closed_after < GRACEFUL_TIMEOUT / 2
+        assert server.wait(timeout=GRACEFUL_TIMEOUT + 10) == 0, server.log_tail()
+        assert "class view leaving closed after 0 messages" in server.log_text()
+
+
+async def refusal_status(server: ServerProcess, path: str, **kwargs: Any) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(server.ws_url(path), open_timeout=TIMEOUT, **kwargs):
+            pass
+    return refused.value.response.status_code
+
+
+async def serves_page_and_websocket(server: ServerProcess) -> None:
+    """The checks every way of serving the app must pass: pages, a body, websockets."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as client:
+        page = await client.get("/whoami", params={"value": "héllo"})
+        assert page.status_code == 200
+        assert page.json() == {"value": "héllo", "same_request": True, "same_registry": True}
+        path = await client.get("/path/h%C3%A9llo%20w%2Fx%25", params={"q": "é x"})
+        assert path.json() == {
+            "rest": "héllo w/x%",
+            "path_info": "/path/héllo w/x%",
+            "script_name": "",
+            "q": "é x",
+        }
+        body = await client.post("/body", content=b"x" * 1000)
+        assert body.json()["length"] == 1000
+        assert (await client.get("/ws/echo")).status_code == 426
+    async with connect(server.ws_url("/ws/echo"), open_timeout=TIMEOUT, close_timeout=10) as ws:
+        messages: list[str | bytes] = ["hello", "wörld ✓", b"\x00\x01binary"]
+        for message in messages:
+            await ws.send(message)
+            assert await asyncio.wait_for(ws.recv(), TIMEOUT) == message
+    assert await refusal_status(server, "/plain") == 403
+    assert await refusal_status(server, "/ws/echo", origin="http://evil.example") == 403
+
+
+@pytest.mark.parametrize(
+    "launcher",
+    [launch.gunicorn_paste, launch.uvicorn, launch.hypercorn],
+    ids=["gunicorn-paste", "uvicorn-factory", "hypercorn-factory"],
+)
+def test_other_ways_to_serve_the_app(
+    tmp_path: Path, launcher: Callable[[Path], ServerProcess]
+) -> None:
+    with launcher(tmp_path) as server:
+        run(serves_page_and_websocket(server), timeout=60)
+        log = server.log_text()
+    if launcher is launch.gunicorn_paste:
+        assert f"Using worker: {launch.WORKER_CLASS}" in log
