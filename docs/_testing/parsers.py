@@ -1,0 +1,170 @@
+"""The sybil configuration of the docs: sybil's own parsers, plus ours for what it can't run.
+
+- Python ``code-block``s, ``invisible-code-block``s and doctests: sybil's parsers.
+- ``.. skip:``: sybil's, but a skip must say why (:class:`ReasonedSkipParser`).
+- ``code-block:: console``: replayed in one bash session per document
+  (:func:`run_console`). Every command must succeed; output shown under a command
+  must match its real output, a command shown without output is not compared. A
+  block marked ``.. console-server: URL`` ends with a server command, which is
+  started in the background and keeps running for the document's later blocks.
+- ``code-block:: text`` marked ``.. page-output: URL``: compared with what headless
+  Chromium shows at URL (:func:`check_page`).
+- ``code-block:: text`` marked ``.. project-tree:``: compared with the project's files
+  (:func:`check_project_tree`).
+
+The bash session, and the servers it started, are stopped when the document's last
+example has run, also when one failed (:func:`close_console`).
+"""
+
+import difflib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from doctest import ELLIPSIS
+from pathlib import Path
+from typing import Any
+
+from sybil import Document, Example, Region, Sybil
+from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
+
+from docs._testing.availability import unavailable
+from docs._testing.browser import page_lines
+from docs._testing.console import (
+    BashSession,
+    normalize,
+    output_matches,
+    parse_transcript,
+    reader_environment,
+)
+from docs._testing.project import ROOT, check_tree, copy_project
+from docs._testing.rst import CodeBlock, code_blocks
+from docs._testing.server import PortInUse
+
+SESSION = "_console_session"
+"""Key of the document's :class:`BashSession` in the sybil namespace."""
+SESSION_DIR = "_console_dir"
+
+
+class ReasonedSkipParser(SkipParser):
+    """sybil's ``.. skip:``, refusing skips that don't say why: ``.. skip: next "why"``.
+
+    Without a reason sybil passes the skipped examples silently, as if they had run.
+    """
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        for region in super().__call__(document):
+            action, reason = region.parsed
+            if action in ("next", "start") and not reason:
+                raise ValueError(
+                    f'{document.path}: ".. skip: {action}" needs a reason, '
+                    f'as in .. skip: {action} "why"'
+                )
+            yield region
+
+
+class BlockParser:
+    """Yield a region for every ``code-block`` in ``language`` that carries ``marker``."""
+
+    def __init__(self, language: str, marker: str | None, evaluate: Callable[[Example], Any]):
+        self.language = language
+        self.marker = marker
+        self.evaluate = evaluate
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        for block in code_blocks(document.text):
+            if block.language == self.language and self.marker in (None, block.marker):
+                yield Region(block.start, block.end, block, self.evaluate)
+
+
+def console_session(namespace: dict[str, Any]) -> BashSession:
+    """The document's bash session, started on first use in a fresh copy of the project."""
+    if SESSION not in namespace:
+        base = Path(tempfile.mkdtemp(prefix="docs-console-"))
+        namespace[SESSION_DIR] = base
+        project, scratch = base / "aiotutorial", base / "scratch"
+        copy_project(project)
+        scratch.mkdir()
+        namespace[SESSION] = BashSession(project, reader_environment(base / "bin"), scratch)
+    session: BashSession = namespace[SESSION]
+    return session
+
+
+def close_console(namespace: dict[str, Any]) -> None:
+    """Sybil teardown: stop the document's servers and bash session, remove their files."""
+    try:
+        if SESSION in namespace:
+            namespace.pop(SESSION).close()
+    finally:
+        if SESSION_DIR in namespace:
+            shutil.rmtree(namespace.pop(SESSION_DIR), ignore_errors=True)
+
+
+def _difference(shown: str, actual: str) -> str:
+    diff = difflib.unified_diff(
+        shown.splitlines(), actual.splitlines(), "shown in the docs", "real", lineterm=""
+    )
+    return "\n".join(diff)
+
+
+def run_console(example: Example) -> str | None:
+    """Run every command of the block; compare its shown output, if any, with the real one."""
+    block: CodeBlock = example.parsed
+    session = console_session(example.namespace)
+    steps = parse_transcript(block.body)
+    server = block.argument if block.marker == "console-server" else ""
+    for number, step in enumerate(steps, start=1):
+        if server and number == len(steps):
+            try:
+                output, status = session.start_server(step.command, server), 0
+            except PortInUse as error:
+                unavailable(str(error))
+        else:
+            output, status = session.run(step.command)
+        if status:
+            return f"$ {step.command}\nexited with status {status}:\n{output}"
+        shown = "\n".join(step.shown)
+        if shown.strip() and not output_matches(shown, output):
+            return f"$ {step.command}\n" + _difference(normalize(shown), normalize(output))
+    return None
+
+
+def check_page(example: Example) -> str | None:
+    """Compare the block's lines with the lines headless Chromium shows at the marker's URL."""
+    block: CodeBlock = example.parsed
+    session = example.namespace.get(SESSION)
+    if session is None or not session.serves(block.argument):
+        unavailable(
+            f"no server of this document runs at {block.argument}: the console block "
+            f"marked `.. console-server: {block.argument}` failed or is missing"
+        )
+    expected = [line.strip() for line in block.body.splitlines() if line.strip()]
+    actual = page_lines(block.argument, len(expected))
+    if actual != expected:
+        return _difference("\n".join(expected), "\n".join(actual))
+    return None
+
+
+def check_project_tree(example: Example) -> str | None:
+    """Compare the tree listing with the project's real files."""
+    block: CodeBlock = example.parsed
+    return "\n".join(check_tree(block.body)) or None
+
+
+DOCS = Sybil(
+    parsers=[
+        PythonCodeBlockParser(),
+        DocTestParser(optionflags=ELLIPSIS),
+        ReasonedSkipParser(),
+        BlockParser("console", None, run_console),
+        BlockParser("text", "page-output", check_page),
+        BlockParser("text", "project-tree", check_project_tree),
+    ],
+    path=str(ROOT / "docs"),
+    patterns=["*.rst"],
+    excludes=["_build/*"],
+    teardown=close_console,
+)
+"""Every rst file under docs/, with the parsers above."""
+
+collect_rst = DOCS.pytest()
+"""A ``pytest_collect_file`` hook for the docs' rst files."""

@@ -1,0 +1,239 @@
+"""Chapter 1's promises, checked against live servers from outside.
+
+sybil replays the chapter's own blocks (see ``docs/_testing/parsers.py``); these tests
+check what its prose claims. The server is started with the command the chapter
+gives the reader, read from the chapter, on a copy of the ini file that differs only
+in its port, so that the tests can use a free one. Expected texts are read from the
+chapter and the ini file, never repeated here.
+"""
+
+import configparser
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidHandshake
+from websockets.sync.client import connect
+
+from docs._testing.browser import chromium, shown_lines
+from docs._testing.console import parse_transcript
+from docs._testing.project import ROOT
+from docs._testing.rst import CodeBlock, marked_blocks
+from docs._testing.server import ServerProcess, free_port
+
+CHAPTER = Path(__file__).parent / "tutorial" / "chapter1.rst"
+INI = ROOT / "example" / "development.ini"
+
+
+SETTINGS = configparser.ConfigParser(interpolation=None)
+SETTINGS.read(INI)
+SERVER = SETTINGS["server:main"]
+MAX_SLEEP = float(SETTINGS["app:main"]["aiotutorial.max_sleep"])
+
+
+def the_block(marker: str) -> CodeBlock:
+    """The chapter's only code block marked ``marker``."""
+    blocks = marked_blocks(CHAPTER.read_text(), marker)
+    assert len(blocks) == 1, f"expected one block marked {marker}, found {len(blocks)}"
+    return blocks[0]
+
+
+def with_our_bin_first() -> dict[str, str]:
+    """This environment, where ``pserve`` and ``gunicorn`` are the test run's own."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+
+
+def page_text_in_the_chapter() -> list[str]:
+    return [line.strip() for line in the_block("page-output").body.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The chapter's server command, serving on a free port; yields the home URL."""
+    block = the_block("console-server")
+    assert urlsplit(block.argument).port == int(SERVER["port"]), "marker and ini disagree"
+    argv = shlex.split(parse_transcript(block.body)[-1].command)
+    work = tmp_path_factory.mktemp("live")
+    ini_copy = work / argv[-1]
+    assert ini_copy.resolve() == (work / INI.relative_to(ROOT)).resolve(), argv
+    port = free_port()
+    text, count = re.subn(r"(?m)^port = \d+$", f"port = {port}", INI.read_text())
+    assert count == 1, "the ini file should have exactly one port line"
+    ini_copy.parent.mkdir(parents=True)
+    ini_copy.write_text(text)
+    url = block.argument.replace(f":{SERVER['port']}", f":{port}")
+    server = ServerProcess(
+        argv, url=url, cwd=work, env=with_our_bin_first(), log=work / "server.log"
+    )
+    with server:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app behind ``gunicorn --paste`` (the 2015 command) with its own bind."""
+    port = free_port()
+    argv = ["gunicorn", "--paste", str(INI), "--bind", f"127.0.0.1:{port}"]
+    log = tmp_path_factory.mktemp("sync") / "server.log"
+    url = f"http://127.0.0.1:{port}/"
+    with ServerProcess(argv, url=url, cwd=ROOT, env=with_our_bin_first(), log=log):
+        yield url
+
+
+def websocket_url(home: str) -> str:
+    return home.replace("http://", "ws://", 1) + "echo"
+
+
+def test_urls_and_ports_in_the_chapter_match_the_ini() -> None:
+    text = CHAPTER.read_text()
+    urls = re.findall(r"127\.0\.0\.1:(\d+)", text)
+    assert urls, "the chapter should tell the reader where the server listens"
+    assert set(urls) == {SERVER["port"]}
+    assert SERVER["host"] == "127.0.0.1"
+    paste_port = urlsplit("//" + paste_config()["bind"]).port
+    assert set(re.findall(r"\bport (\d+)", text)) == {SERVER["port"], str(paste_port)}
+
+
+def paste_config() -> dict[str, str]:
+    """What ``gunicorn --paste example/development.ini`` would run with."""
+    printed = subprocess.run(
+        ["gunicorn", "--paste", str(INI.relative_to(ROOT)), "--print-config"],
+        cwd=ROOT,
+        env=with_our_bin_first(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    settings = dict(re.findall(r"(?m)^(\w+)\s+= (.*)$", printed))
+    settings["bind"] = settings["bind"].strip("[]'")
+    return settings
+
+
+def test_gunicorn_paste_ignores_server_main() -> None:
+    config = paste_config()
+    assert config["worker_class"] == "sync"
+    assert config["bind"] != f"{SERVER['host']}:{SERVER['port']}"
+    assert f"port {urlsplit('//' + config['bind']).port}" in CHAPTER.read_text()
+
+
+def test_the_app_starts_without_pytest() -> None:
+    """A server's virtualenv has no pytest: building the app must not import the tests."""
+    build = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "from pyramid.paster import get_app\n"
+        f"get_app({str(INI)!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", build], cwd=ROOT, check=True, timeout=60)
+
+
+def test_the_page_renders(live_server: str) -> None:
+    response = httpx.get(live_server, timeout=5)
+    assert response.status_code == 200
+    assert f"<title>{page_text_in_the_chapter()[0]}</title>" in response.text
+
+
+def test_the_websocket_echoes(live_server: str) -> None:
+    with connect(websocket_url(live_server), open_timeout=5) as ws:
+        for message in ("Aiopyramid echo test.", b"\x00\xff binary"):
+            ws.send(message)
+            assert ws.recv(timeout=5) == message
+
+
+def test_a_slow_request_does_not_block_others(live_server: str) -> None:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        slow = pool.submit(httpx.get, live_server, params={"sleep": "3"}, timeout=10)
+        time.sleep(0.5)
+        before = time.monotonic()
+        fast = httpx.get(live_server, timeout=5)
+        fast_seconds = time.monotonic() - before
+        assert fast.status_code == 200
+        assert not slow.done(), "the slow request should still be waiting"
+        assert fast_seconds < 0.5
+        assert slow.result().status_code == 200
+        assert time.monotonic() - started >= 3
+
+
+BAD_SLEEPS = ["abc", "", "nan", "inf", "-1", "1e308", f"{MAX_SLEEP + 0.5:g}"]
+
+
+def assert_refused(response: httpx.Response) -> None:
+    """A 400 whose message names the parameter and its range, 0 to the ini's cap."""
+    assert response.status_code == 400
+    assert "sleep" in response.text
+    assert re.search(rf"\b0 to {re.escape(f'{MAX_SLEEP:g}')}\b", response.text), response.text
+
+
+@pytest.mark.parametrize("value", BAD_SLEEPS)
+def test_bad_sleep_values_are_refused(live_server: str, value: str) -> None:
+    assert_refused(httpx.get(live_server, params={"sleep": value}, timeout=5))
+
+
+def test_bad_sleep_in_a_form_body_is_refused(live_server: str) -> None:
+    assert_refused(httpx.post(live_server, data={"sleep": "inf"}, timeout=5))
+
+
+def test_over_https_the_page_uses_wss(live_server: str) -> None:
+    """Serve the real page at an https address; only a wss:// echo can answer it."""
+    html = httpx.get(live_server, timeout=5).text
+    expected = page_text_in_the_chapter()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.route(
+            "https://aiotutorial.test/",
+            lambda route: route.fulfill(body=html, content_type="text/html"),
+        )
+        page.route_web_socket(
+            "wss://aiotutorial.test/echo",
+            lambda ws: ws.on_message(lambda message: ws.send(message)),
+        )
+        page.goto("https://aiotutorial.test/")
+        assert shown_lines(page, len(expected)) == expected
+
+
+@contextmanager
+def unfinished_requests(url: str, count: int) -> Iterator[None]:
+    """Hold ``count`` connections whose request headers never end (slowloris)."""
+    address = urlsplit(url)
+    held = []
+    try:
+        for _ in range(count):
+            held.append(socket.create_connection((address.hostname, address.port), timeout=5))
+            held[-1].sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        yield
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def test_slowloris_leaves_the_asyncio_worker_answering(live_server: str) -> None:
+    with unfinished_requests(live_server, 50):
+        before = time.monotonic()
+        assert httpx.get(live_server, timeout=5).status_code == 200
+        assert time.monotonic() - before < 1
+
+
+def test_slowloris_stalls_the_sync_worker(sync_server: str) -> None:
+    with unfinished_requests(sync_server, 1), pytest.raises(httpx.TimeoutException):
+        httpx.get(sync_server, timeout=3)
+    released = httpx.get(sync_server, timeout=10)
+    assert released.status_code, "the worker answers again once the connection is gone"
+
+
+def test_the_sync_worker_cannot_run_the_coroutine_views(sync_server: str) -> None:
+    assert httpx.get(sync_server, timeout=5).status_code == 500
+    with pytest.raises(InvalidHandshake):
+        connect(websocket_url(sync_server), open_timeout=5).close()
