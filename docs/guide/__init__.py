@@ -1,0 +1,1 @@
+"""The guide's pages, their example code (``examples``) and the tests of that code."""
