@@ -30,7 +30,7 @@ from docs._testing.browser import chromium, shown_lines
 from docs._testing.console import parse_transcript
 from docs._testing.project import ROOT
 from docs._testing.rst import CodeBlock, marked_blocks
-from docs._testing.server import ServerProcess, free_port
+from tests.support.server import ServerProcess, free_port
 
 CHAPTER = Path(__file__).parent / "tutorial" / "chapter1.rst"
 INI = ROOT / "example" / "development.ini"
@@ -75,7 +75,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ini_copy.write_text(text)
     url = block.argument.replace(f":{SERVER['port']}", f":{port}")
     server = ServerProcess(
-        argv, url=url, cwd=work, env=with_our_bin_first(), log=work / "server.log"
+        argv, port=port, log_path=work / "server.log", cwd=work, env=with_our_bin_first()
     )
     with server:
         yield url
@@ -87,9 +87,8 @@ def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     argv = ["gunicorn", "--paste", str(INI), "--bind", f"127.0.0.1:{port}"]
     log = tmp_path_factory.mktemp("sync") / "server.log"
-    url = f"http://127.0.0.1:{port}/"
-    with ServerProcess(argv, url=url, cwd=ROOT, env=with_our_bin_first(), log=log):
-        yield url
+    with ServerProcess(argv, port=port, log_path=log, cwd=ROOT, env=with_our_bin_first()) as server:
+        yield server.url()
 
 
 def websocket_url(home: str) -> str:

@@ -11,7 +11,7 @@ from docs._testing.console import BashSession, normalize, output_matches, parse_
 from docs._testing.parsers import ReasonedSkipParser
 from docs._testing.project import check_tree
 from docs._testing.rst import code_blocks
-from docs._testing.server import free_port, group_members
+from tests.support.server import free_port, group_members
 
 
 def test_normalize_stabilises_timestamps_pids_and_versions() -> None:

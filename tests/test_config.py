@@ -20,6 +20,7 @@ from aiopyramid.config import (
 )
 from aiopyramid.exceptions import ScopeError
 from aiopyramid.testing import AppClient, call_view
+from tests.support.asgi import asgi_get
 
 
 async def request_only(request):
@@ -168,16 +169,8 @@ def test_a_blocking_legacy_view_does_not_delay_coroutine_views():
     async def get(path):
         loop = asyncio.get_running_loop()
         started = loop.time()
-        messages = []
-
-        async def receive():
-            return {"type": "http.request", "body": b""}
-
-        async def send(message):
-            messages.append(message)
-
-        await app({"type": "http", "method": "GET", "path": path, "headers": []}, receive, send)
-        return messages[-1]["body"] or messages[-2]["body"], loop.time() - started
+        body = await asgi_get(app, path)
+        return body, loop.time() - started
 
     async def main():
         slow = asyncio.ensure_future(get("/sleepy"))

@@ -23,7 +23,8 @@ import httpx
 import pytest
 
 from tests.live_app import ini_settings, launch
-from tests.support import ServerProcess, concurrent_gets, coverage_paused, poll_json, run
+from tests.support.aio import concurrent_gets, coverage_paused, poll_json, run
+from tests.support.server import ServerProcess
 
 MAX_BODY_SIZE = int(ini_settings()["aiopyramid.max_body_size"])
 CONCURRENCY = 200

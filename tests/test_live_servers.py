@@ -17,7 +17,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.live_app import ini_settings, launch
-from tests.support import ServerProcess, poll_json, run
+from tests.support.aio import poll_json, run
+from tests.support.server import ServerProcess
 
 GRACEFUL_TIMEOUT = float(ini_settings("server:main")["graceful_timeout"])
 IN_FLIGHT = 5

@@ -15,7 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.live_app import ini_settings, launch
-from tests.support import ServerProcess, coverage_paused, poll_json, run
+from tests.support.aio import coverage_paused, poll_json, run
+from tests.support.server import ServerProcess
 
 SETTINGS = ini_settings()
 MAX_MESSAGE_SIZE = int(SETTINGS["aiopyramid.websocket.max_message_size"])
@@ -55,6 +56,17 @@ async def stats(server: ServerProcess) -> dict[str, Any]:
         response = await client.get("/stats")
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
+
+
+async def stats_once_closed(server: ServerProcess, client_id: str) -> dict[str, Any]:
+    """The server's stats, once the connection of ``client_id`` has run ``on_close()``."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as client:
+        return await poll_json(  # type: ignore[no-any-return]
+            client,
+            "/stats",
+            lambda stats: client_id in stats["closed"],
+            what="on_close() to run",
+        )
 
 
 # -- echo -------------------------------------------------------------------------
@@ -103,13 +115,7 @@ def test_class_based_view_open_message_close(server: ServerProcess) -> None:
             for message in messages:
                 await ws.send(message)
                 replies.append(await recv(ws))
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as client:
-            closed = await poll_json(
-                client,
-                "/stats",
-                lambda stats: client_id in stats["closed"],
-                what="on_close() to run",
-            )
+        closed = await stats_once_closed(server, client_id)
         return replies, closed["closed"][client_id]
 
     replies, closed = run(main(), TIMEOUT * 2)
@@ -124,14 +130,7 @@ def test_class_based_view_on_close_runs_when_the_client_vanishes(server: ServerP
         async with ws_connect(server, f"/ws/class?id={client_id}") as ws:
             assert await recv(ws) == f"welcome {client_id}"
             ws.transport.abort()  # no close frame: the TCP connection just drops
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as client:
-            stats = await poll_json(
-                client,
-                "/stats",
-                lambda stats: client_id in stats["closed"],
-                what="on_close() to run",
-            )
-        return stats  # type: ignore[no-any-return]
+        return await stats_once_closed(server, client_id)
 
     stats = run(main(), TIMEOUT * 2)
     assert stats["closed"][client_id] == {"messages": 0, "same_request": True}

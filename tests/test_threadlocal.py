@@ -10,6 +10,7 @@ from pyramid.threadlocal import get_current_registry, get_current_request, manag
 import aiopyramid  # noqa: F401  (importing it makes the request stack context-local)
 from aiopyramid.asgi import ASGIApplication
 from aiopyramid.threadlocal import ContextLocalManager
+from tests.support.asgi import asgi_get
 
 
 async def coroutine_view(request):
@@ -35,26 +36,6 @@ def make_app():
     return config.make_wsgi_app()
 
 
-async def call(app, path):
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": path.split("?")[0],
-        "query_string": path.split("?")[1].encode(),
-        "headers": [],
-    }
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return b"".join(m.get("body", b"") for m in sent).decode()
-
-
 def test_the_manager_is_context_local_after_importing_aiopyramid():
     assert isinstance(manager, ContextLocalManager)
 
@@ -63,9 +44,9 @@ def test_150_interleaved_coroutine_requests_each_see_their_own_request():
     app = ASGIApplication(make_app())
 
     async def main():
-        return await asyncio.gather(*(call(app, f"/coroutine?n={n}") for n in range(150)))
+        return await asyncio.gather(*(asgi_get(app, f"/coroutine?n={n}") for n in range(150)))
 
-    bodies = asyncio.run(main())
+    bodies = [body.decode() for body in asyncio.run(main())]
     assert bodies == [f"{n} True True" for n in range(150)]
 
 
@@ -73,9 +54,9 @@ def test_executor_threads_see_the_request_that_sent_them():
     app = ASGIApplication(make_app())
 
     async def main():
-        return await asyncio.gather(*(call(app, f"/legacy?n={n}") for n in range(40)))
+        return await asyncio.gather(*(asgi_get(app, f"/legacy?n={n}") for n in range(40)))
 
-    bodies = asyncio.run(main())
+    bodies = [body.decode() for body in asyncio.run(main())]
     for n, body in enumerate(bodies):
         number, thread, same = body.split()
         assert number == str(n)
@@ -85,7 +66,7 @@ def test_executor_threads_see_the_request_that_sent_them():
 
 def test_stack_is_empty_again_after_requests():
     app = ASGIApplication(make_app())
-    asyncio.run(call(app, "/coroutine?n=1"))
+    asyncio.run(asgi_get(app, "/coroutine?n=1"))
     assert get_current_request() is None
 
 

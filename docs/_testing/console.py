@@ -25,9 +25,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docs._testing.server import (
+from tests.support.server import (
     PortInUse,
-    ServerError,
+    ServerStartError,
     group_members,
     port_in_use,
     stop_group,
@@ -212,9 +212,10 @@ class BashSession:
         _, pgid = self._collect(10)
         self.servers[url] = (pgid, log)
         try:
-            wait_until_answers(url, lambda: bool(group_members(pgid)), timeout)
-        except ServerError as error:
-            raise ServerError(f"{error}; it printed:\n{log.read_text(errors='replace')}") from None
+            wait_until_answers(url, alive=lambda: bool(group_members(pgid)), timeout=timeout)
+        except ServerStartError as error:
+            printed = log.read_text(errors="replace")
+            raise ServerStartError(f"{error}; it printed:\n{printed}") from None
         return log.read_text(errors="replace")
 
     def serves(self, url: str) -> bool:

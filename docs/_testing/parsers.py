@@ -38,7 +38,7 @@ from docs._testing.console import (
 )
 from docs._testing.project import ROOT, check_tree, copy_project
 from docs._testing.rst import CodeBlock, code_blocks
-from docs._testing.server import PortInUse
+from tests.support.server import PortInUse
 
 SESSION = "_console_session"
 """Key of the document's :class:`BashSession` in the sybil namespace."""

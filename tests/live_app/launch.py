@@ -1,4 +1,4 @@
-"""Commands that serve the live test app, each as a :class:`~tests.support.ServerProcess`.
+"""Commands that serve the live test app, each as a :class:`~tests.support.server.ServerProcess`.
 
 The executables come from the running interpreter's environment (the nox session's
 virtualenv in CI), so the servers run the same Python and the same aiopyramid as
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.live_app import INI_PATH
-from tests.support import ServerProcess, free_port
+from tests.support.server import ServerProcess, free_port
 
 REPO_ROOT = INI_PATH.parents[2]
 WORKER_CLASS = "aiopyramid.gunicorn.worker.AsyncGunicornWorker"
@@ -42,44 +42,41 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def server_process(command: list[str], *, port: int, log_dir: Path, **env: str) -> ServerProcess:
+    """``command`` run from the repository root, logging to ``log_dir/<program>.log``.
+
+    Its first word is the program, found with :func:`executable`; ``env`` is added
+    to :func:`server_env`.
+    """
+    program, *args = command
+    return ServerProcess(
+        [executable(program), *args],
+        port=port,
+        log_path=log_dir / f"{program}.log",
+        cwd=REPO_ROOT,
+        env=server_env(**env),
+    )
+
+
 def pserve(log_dir: Path) -> ServerProcess:
     """``pserve tests/live_app/live.ini http_port=PORT``: gunicorn with aiopyramid's worker."""
     port = free_port()
-    return ServerProcess(
-        [executable("pserve"), INI_ARG, f"http_port={port}"],
-        port=port,
-        log_path=log_dir / "pserve.log",
-        cwd=REPO_ROOT,
-        env=server_env(),
-    )
+    return server_process(["pserve", INI_ARG, f"http_port={port}"], port=port, log_dir=log_dir)
 
 
 def gunicorn_paste(log_dir: Path) -> ServerProcess:
     """``gunicorn --paste tests/live_app/live.ini -k <worker> -b 127.0.0.1:PORT``."""
     port = free_port()
-    return ServerProcess(
-        [
-            executable("gunicorn"),
-            "--paste",
-            INI_ARG,
-            "-k",
-            WORKER_CLASS,
-            "-b",
-            f"127.0.0.1:{port}",
-        ],
-        port=port,
-        log_path=log_dir / "gunicorn.log",
-        cwd=REPO_ROOT,
-        env=server_env(),
-    )
+    command = ["gunicorn", "--paste", INI_ARG, "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}"]
+    return server_process(command, port=port, log_dir=log_dir)
 
 
 def uvicorn(log_dir: Path) -> ServerProcess:
     """``AIOPYRAMID_CONFIG=live.ini uvicorn --factory aiopyramid.asgi:app_from_environ``."""
     port = free_port()
-    return ServerProcess(
+    return server_process(
         [
-            executable("uvicorn"),
+            "uvicorn",
             "--factory",
             "aiopyramid.asgi:app_from_environ",
             "--host",
@@ -88,9 +85,8 @@ def uvicorn(log_dir: Path) -> ServerProcess:
             str(port),
         ],
         port=port,
-        log_path=log_dir / "uvicorn.log",
-        cwd=REPO_ROOT,
-        env=server_env(AIOPYRAMID_CONFIG=INI_ARG),
+        log_dir=log_dir,
+        AIOPYRAMID_CONFIG=INI_ARG,
     )
 
 
@@ -101,15 +97,9 @@ def hypercorn(log_dir: Path) -> ServerProcess:
     so calling the factory there works.
     """
     port = free_port()
-    return ServerProcess(
-        [
-            executable("hypercorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "aiopyramid.asgi:app_from_environ()",
-        ],
+    return server_process(
+        ["hypercorn", "--bind", f"127.0.0.1:{port}", "aiopyramid.asgi:app_from_environ()"],
         port=port,
-        log_path=log_dir / "hypercorn.log",
-        cwd=REPO_ROOT,
-        env=server_env(AIOPYRAMID_CONFIG=INI_ARG),
+        log_dir=log_dir,
+        AIOPYRAMID_CONFIG=INI_ARG,
     )

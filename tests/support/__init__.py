@@ -1,15 +1,8 @@
-"""Helpers shared by the test suite: running real server processes for live tests."""
+"""Helpers shared by the tests and the docs' tests; import them from their modules.
 
-from tests.support.aio import concurrent_gets, coverage_paused, poll_json, run
-from tests.support.server import ServerProcess, ServerStartError, free_port, wait_until
-
-__all__ = [
-    "ServerProcess",
-    "ServerStartError",
-    "concurrent_gets",
-    "coverage_paused",
-    "free_port",
-    "poll_json",
-    "run",
-    "wait_until",
-]
+- :mod:`.server`: run a real server process: free port, readiness, stop by PID
+  (standard library only).
+- :mod:`.asgi`: call an ASGI application in-process (needs only aiopyramid, so the
+  in-process tests that use it run with nothing but pytest installed).
+- :mod:`.aio`: asyncio helpers for the live tests (needs httpx).
+"""

@@ -13,6 +13,11 @@ Use it as a context manager::
 
 or from a pytest fixture, with ``yield`` inside the ``with`` block so the server
 stops even when the test fails.
+
+The functions below it serve servers started some other way too, such as the docs'
+bash session (``docs/_testing/console.py``), which starts the reader's commands as
+background jobs: :func:`wait_until_answers` waits for one, and :func:`stop_group`
+stops a job's whole process group, Ctrl-C first. Everything here is bounded in time.
 """
 
 from __future__ import annotations
@@ -27,8 +32,19 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+from urllib.parse import urlsplit
 
-__all__ = ["ServerProcess", "ServerStartError", "free_port", "wait_until"]
+__all__ = [
+    "PortInUse",
+    "ServerProcess",
+    "ServerStartError",
+    "free_port",
+    "group_members",
+    "port_in_use",
+    "stop_group",
+    "wait_until",
+    "wait_until_answers",
+]
 
 LOOPBACK = "127.0.0.1"
 
@@ -37,11 +53,30 @@ class ServerStartError(RuntimeError):
     """The server exited, or did not answer HTTP, before the startup deadline."""
 
 
+class PortInUse(ServerStartError):
+    """Something that is not our server already listens on the server's port."""
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """Return a TCP port that is free on ``host`` right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _address(url: str) -> tuple[str, int]:
+    """The host and port that ``url`` points at."""
+    parts = urlsplit(url)
+    return parts.hostname or LOOPBACK, parts.port or 80
+
+
+def port_in_use(url: str) -> bool:
+    """Tell whether something already accepts connections at ``url``'s host and port."""
+    try:
+        with socket.create_connection(_address(url), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def wait_until(
@@ -57,8 +92,10 @@ def wait_until(
         time.sleep(interval)
 
 
-def answers_http(host: str, port: int, path: str = "/", timeout: float = 2.0) -> bool:
-    """Tell whether ``host:port`` answers an HTTP GET of ``path`` with any status line."""
+def answers_http(url: str, timeout: float = 2.0) -> bool:
+    """Tell whether ``url`` answers an HTTP GET with any status line, even an error's."""
+    host, port = _address(url)
+    path = urlsplit(url).path or "/"
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(
@@ -69,6 +106,57 @@ def answers_http(host: str, port: int, path: str = "/", timeout: float = 2.0) ->
             return sock.recv(16).startswith(b"HTTP/1.")
     except OSError:
         return False
+
+
+def wait_until_answers(url: str, *, alive: Callable[[], bool], timeout: float) -> None:
+    """Poll ``url`` until it answers HTTP (:func:`answers_http`).
+
+    Raises :class:`ServerStartError` as soon as ``alive()`` turns false, or once
+    ``timeout`` s have passed.
+    """
+
+    def answered() -> bool:
+        if not alive():
+            raise ServerStartError(f"the server exited before {url} answered")
+        return answers_http(url)
+
+    try:
+        wait_until(answered, timeout=timeout, interval=0.1, what=f"{url} to answer HTTP")
+    except TimeoutError as error:
+        raise ServerStartError(str(error)) from None
+
+
+def group_members(pgid: int) -> list[int]:
+    """PIDs of the live (not zombie) processes in process group ``pgid``."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def stop_group(pgid: int, reap: Callable[[], object] = lambda: None) -> None:
+    """Stop process group ``pgid``: Ctrl-C first (what a reader would do), then harder.
+
+    ``reap`` lets the caller collect its child's exit status between checks.
+    """
+    for sig, grace in ((signal.SIGINT, 15.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            reap()
+            if not group_members(pgid):
+                return
+            time.sleep(0.1)
+    raise RuntimeError(f"process group {pgid} survived SIGKILL: {group_members(pgid)}")
 
 
 class ServerProcess:
@@ -151,6 +239,8 @@ class ServerProcess:
         """Start the command and wait until it answers HTTP on its port."""
         if self.process is not None:
             raise RuntimeError("the server was already started")
+        if port_in_use(self.base_url):
+            raise PortInUse(f"something else already listens at {self.base_url}")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
         self._log_file.write(f"$ {' '.join(self.args)}\n".encode())
@@ -172,21 +262,19 @@ class ServerProcess:
 
     def wait_ready(self) -> None:
         """Poll the port until it answers HTTP; raise :class:`ServerStartError` otherwise."""
-        assert self.process is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerStartError(
-                    f"{self.args[0]} exited with code {self.process.returncode} before "
-                    f"answering on port {self.port}; log tail:\n{self.log_tail()}"
-                )
-            if answers_http(self.host, self.port, self.ready_path):
-                return
-            time.sleep(0.1)
-        raise ServerStartError(
-            f"{self.args[0]} did not answer HTTP on {self.base_url} within "
-            f"{self.startup_timeout:.0f} s; log tail:\n{self.log_tail()}"
-        )
+        process = self.process
+        assert process is not None
+        try:
+            wait_until_answers(
+                self.url(self.ready_path),
+                alive=lambda: process.poll() is None,
+                timeout=self.startup_timeout,
+            )
+        except ServerStartError as error:
+            code = "" if process.returncode is None else f" (exit code {process.returncode})"
+            raise ServerStartError(
+                f"{self.args[0]}: {error}{code}; log tail:\n{self.log_tail()}"
+            ) from None
 
     def terminate(self) -> None:
         """Send SIGTERM to the started process only (a graceful stop for gunicorn)."""
