@@ -87,9 +87,6 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
     does, then hands the mapped view to :meth:`adapt`, which subclasses override.
     """
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-
     def __call__(self, view: Any) -> MappedView:
         """Map ``view`` to a ``(context, request)`` callable; check it fits this mapper."""
         mapped: MappedView = super().__call__(view)
