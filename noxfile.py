@@ -8,6 +8,10 @@ import shutil
 import nox
 
 PYTHONS = ["3.11", "3.12", "3.13"]
+CHAPTER1 = "example/chapter1"
+"""The tutorial's project, a distribution of its own beside the library."""
+CHAPTER2 = "example/chapter2"
+"""The project as chapter 2 leaves it: a snapshot, also named aiotutorial (see chapter2)."""
 
 nox.options.sessions = ["lint", "docs", "tests"]
 # Fresh environments in CI, reused ones on a developer's machine. Outside CI nox
@@ -37,7 +41,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test,docs]")
+    session.install("-e", ".[test,docs]", "-e", CHAPTER1)
     session.run(
         "pytest",
         "--cov=aiotutorial",
@@ -48,14 +52,58 @@ def tests(session: nox.Session) -> None:
     )
 
 
+@nox.session(python=PYTHONS)
+def chapter2(session: nox.Session) -> None:
+    """Chapter 2's project, its page and its live tests, beside PostgreSQL.
+
+    Its distribution is named aiotutorial like chapter 1's, so the two cannot share
+    an environment: the ``tests`` session leaves these paths out (see conftest.py).
+    """
+    session.install("-e", ".[test,docs]", "-e", f"{CHAPTER2}[test]")
+    session.run(
+        "pytest",
+        CHAPTER2,
+        "docs/tutorial/chapter2.rst",
+        "docs/test_chapter2.py",
+        "--cov=aiotutorial",
+        "--cov-report=term-missing",
+        "--cov-fail-under=100",
+        f"--junitxml=.nox-reports/junit-chapter2-{session.python}.xml",
+        *session.posargs,
+    )
+
+
 @nox.session(python=PYTHONS[0])
 def serve(session: nox.Session) -> None:
-    session.install("-e", ".")
-    session.run("pserve", "--reload", "example/development.ini", *session.posargs)
+    session.install("-e", ".", "-e", CHAPTER1)
+    session.run("pserve", "--reload", f"{CHAPTER1}/development.ini", *session.posargs)
+
+
+def _bench(session: nox.Session, *mode: str) -> None:
+    session.install("-e", ".", "-e", CHAPTER1, "-r", "bench/requirements.txt")
+    # The results file records the command that made it, as typed.
+    typed = ["nox", "-s", session.name, *(["--", *session.posargs] if session.posargs else [])]
+    command = " ".join(typed)
+    session.run("python", "-m", "bench", *mode, *session.posargs, "--command", command)
 
 
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
-    """Speed and memory of the request path, as ratios to baselines run alongside."""
-    session.install("-e", ".")
-    session.run("python", "bench/bench_asgi.py", *session.posargs)
+    """Real servers side by side (see docs/performance.rst); -- --quick or -- --smoke: shorter.
+
+    A full run (under 10 minutes) also rewrites docs/performance/, the page's data.
+    """
+    _bench(session)
+
+
+@nox.session(python=PYTHONS[0])
+def soak(session: nox.Session) -> None:
+    """Mixed load at one worker, 5 minutes (-- --seconds N): errors and memory, .bench/soak.json."""
+    session.install("-e", ".", "-e", CHAPTER1, "websockets")
+    session.run("python", "-m", "bench.soak", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def bench_smoke(session: nox.Session) -> None:
+    """The benchmarks in 30 seconds, for CI: every scenario still runs and writes every key."""
+    _bench(session, "--smoke")

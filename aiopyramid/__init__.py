@@ -27,10 +27,13 @@ def includeme(config: Any) -> None:
     """Make :class:`~aiopyramid.config.CoroutineOrExecutorMapper` the default view mapper.
 
     It also reads the ``aiopyramid.*`` settings now, so a bad value stops the
-    application at startup instead of failing the first request.
+    application at startup instead of failing the first request, and adds the
+    ``config.add_lifespan_hook`` directive (see :mod:`aiopyramid.lifespan`).
     """
     from aiopyramid.config import CoroutineOrExecutorMapper
+    from aiopyramid.lifespan import add_lifespan_hook
     from aiopyramid.settings import REGISTRY_KEY, AiopyramidSettings
 
     config.registry[REGISTRY_KEY] = AiopyramidSettings.parse(config.registry.settings or {})
     config.set_view_mapper(CoroutineOrExecutorMapper)
+    config.add_directive("add_lifespan_hook", add_lifespan_hook)

@@ -1,11 +1,11 @@
 """Serve a Pyramid (WSGI) application over ASGI, one request greenlet per request.
 
 :class:`ASGIApplication` wraps the ordinary WSGI app that Pyramid builds. For each
-``http`` request it builds a WSGI environ and runs the app in a new request greenlet
+``http`` request it builds a WSGI environ and runs the app in a request greenlet
 (:func:`~aiopyramid.helpers.spawn_greenlet`), so views may wait for coroutines without
 blocking other requests; the body streams in through ``wsgi.input`` and the response
 streams out chunk by chunk. ``websocket`` handshakes go through Pyramid too, and
-``lifespan`` events are acknowledged.
+``lifespan`` events run the application's lifespan hooks (:mod:`aiopyramid.lifespan`).
 
 Any ASGI server can run it: aiopyramid's gunicorn worker does so by itself, and
 :func:`app_from_config` / :func:`app_from_environ` load it from an ini file for
@@ -26,6 +26,7 @@ from typing import Any
 from aiopyramid.environ import RequestBody, build_environ, declares_body
 from aiopyramid.exceptions import ClientDisconnected
 from aiopyramid.helpers import spawn_greenlet, wait_for_awaitable
+from aiopyramid.lifespan import hooks_of
 from aiopyramid.settings import AiopyramidSettings, settings_from
 from aiopyramid.websocket.connection import GOING_AWAY, INTERNAL_ERROR, WebsocketConnection
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
@@ -51,6 +52,20 @@ CONFIG_ENVIRON_VARIABLE = "AIOPYRAMID_CONFIG"
 """The environment variable :func:`app_from_environ` reads the ini file's path from."""
 
 
+_STATUS_CODES: dict[str, int] = {}
+"""The codes of the WSGI status lines seen so far."""
+_HEADER_NAMES: dict[str, bytes] = {}
+"""The response header names seen so far, lower-cased and encoded as ASGI wants them."""
+_REMEMBERED = 256
+"""How many of each are remembered, so odd values cannot fill the memory."""
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
+    if len(cache) < _REMEMBERED:
+        cache[key] = value
+    return value
+
+
 def _plain_response(status: int, text: str) -> tuple[Message, Message]:
     body = text.encode("utf-8")
     start = {
@@ -69,6 +84,10 @@ class ResponseWriter:
 
     Runs in the request greenlet; each ASGI ``send`` is awaited on the loop. The
     status and headers go out with the first non-empty chunk, as PEP 3333 asks.
+    The messages that end the response are only queued (:meth:`finish`): the
+    adapter sends them from the loop once the application returned
+    (:attr:`last_messages`), which saves the request greenlet a trip to the loop and
+    back.
     """
 
     def __init__(self, send: Send) -> None:
@@ -76,6 +95,8 @@ class ResponseWriter:
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.started = False
+        self.last_messages: list[Message] = []
+        """What :meth:`finish` queued, for the adapter to send."""
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -86,14 +107,20 @@ class ResponseWriter:
                 raise exc_info[1].with_traceback(exc_info[2])
         elif self.status is not None:
             raise RuntimeError("start_response() was already called without exc_info")
-        self.status = int(status.split(" ", 1)[0])
+        code = _STATUS_CODES.get(status)
+        self.status = code or _remember(_STATUS_CODES, status, int(status.split(" ", 1)[0]))
+        names = _HEADER_NAMES
         self.headers = [
-            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+            (
+                names.get(name) or _remember(names, name, name.lower().encode("latin-1")),
+                value.encode("latin-1"),
+            )
+            for name, value in headers
         ]
         return self.write
 
-    def _send_body(self, chunk: bytes, *, more: bool) -> None:
-        """Send a body message, preceded by the start message if it is still due.
+    def _messages(self, chunk: bytes, *, more: bool) -> list[Message]:
+        """A body message, preceded by the start message if it is still due.
 
         Both go to the loop in one hand-over, which saves greenlet switches.
         """
@@ -106,7 +133,7 @@ class ResponseWriter:
             )
             self.started = True
         messages.append({"type": "http.response.body", "body": bytes(chunk), "more_body": more})
-        wait_for_awaitable(self._send_each(messages))
+        return messages
 
     async def _send_each(self, messages: list[Message]) -> None:
         for message in messages:
@@ -115,11 +142,11 @@ class ResponseWriter:
     def write(self, chunk: bytes) -> None:
         """Send one body chunk, starting the response first if needed."""
         if chunk:
-            self._send_body(chunk, more=True)
+            wait_for_awaitable(self._send_each(self._messages(chunk, more=True)))
 
     def finish(self, last_chunk: bytes = b"") -> None:
-        """Send the last chunk (possibly empty), which ends the response."""
-        self._send_body(last_chunk, more=False)
+        """Queue the last chunk (possibly empty), which ends the response, for the adapter."""
+        self.last_messages = self._messages(last_chunk, more=False)
 
 
 def run_wsgi_app(
@@ -127,18 +154,19 @@ def run_wsgi_app(
 ) -> None:
     """Call the WSGI ``app`` and stream its response through ``writer`` (in a greenlet).
 
-    A body that is already a list (the common case for Pyramid responses) goes out
-    in one message; any other iterable is sent chunk by chunk as it is produced.
+    A body that is a plain list (the common case for Pyramid responses) goes out in
+    one message; any other iterable is sent chunk by chunk as it is produced, then
+    closed. The last message is left in ``writer.last_messages``, sent once this returned.
     """
     body = app(environ, writer.start_response)
+    close = getattr(body, "close", None)
+    if close is None and isinstance(body, list | tuple):
+        writer.finish(b"".join(body))
+        return
     try:
-        if isinstance(body, list | tuple):
-            writer.finish(b"".join(body))
-            return
         for chunk in body:
             writer.write(chunk)
     finally:
-        close = getattr(body, "close", None)
         if close is not None:
             close()
     writer.finish()
@@ -208,16 +236,24 @@ class ASGIApplication:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve an HTTP request through the WSGI app in a request greenlet."""
-        refusal = self._declared_length_error(scope)
-        if refusal is not None:
-            for message in _plain_response(*refusal):
-                await send(message)
-            return
-        body = RequestBody(receive, self.settings.max_body_size, expect_body=declares_body(scope))
-        environ = build_environ(scope, body)
+        environ = build_environ(scope, None)
+        expect_body = False
+        # Only a request with a Content-Length or Transfer-Encoding header has a body,
+        # so most requests need not look at their headers again.
+        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+            refusal = self._declared_length_error(scope)
+            if refusal is not None:
+                for message in _plain_response(*refusal):
+                    await send(message)
+                return
+            expect_body = declares_body(scope)
+        limit = self.settings.max_body_size
+        environ["wsgi.input"] = RequestBody(receive, limit, expect_body=expect_body)
         writer = ResponseWriter(send)
         try:
             await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, writer)
+            for message in writer.last_messages:
+                await send(message)
         except ClientDisconnected:
             log.debug("client disconnected during %s %s", scope.get("method"), scope["path"])
         except Exception:
@@ -272,13 +308,26 @@ class ASGIApplication:
             await send({"type": "websocket.close", "code": 1008})
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
-        """Acknowledge the server's startup and shutdown events."""
+        """Run the application's lifespan hooks at the server's startup and shutdown.
+
+        The hooks are those added with ``config.add_lifespan_hook`` (see
+        :mod:`aiopyramid.lifespan`); a failing hook is reported to the server, which
+        then refuses to serve (startup) or logs it (shutdown).
+        """
+        hooks = hooks_of(getattr(self.wsgi_app, "registry", None))
         while True:
             message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
+            kind = message["type"].removeprefix("lifespan.")
+            if kind not in ("startup", "shutdown"):
+                continue
+            try:
+                await (hooks.run_startup() if kind == "startup" else hooks.run_shutdown())
+            except Exception as error:
+                log.exception("lifespan %s failed", kind)
+                await send({"type": f"lifespan.{kind}.failed", "message": repr(error)})
+            else:
+                await send({"type": f"lifespan.{kind}.complete"})
+            if kind == "shutdown":
                 return
 
 

@@ -17,36 +17,86 @@ __all__ = ["RequestBody", "build_environ", "declares_body"]
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 
+# Repeated headers are joined with ", " (RFC 9110 section 5.3), cookies with "; "
+# (RFC 9113 section 8.2.3).
 _JOIN_WITH = {"HTTP_COOKIE": "; "}
+_SCHEMES = {"ws": "http", "wss": "https"}
+_PROTOCOLS = {"1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
+
+_HEADER_KEYS: dict[bytes, str] = {}
+"""Environ keys of the header names seen so far ("" for a header that is dropped)."""
+_HEADER_KEYS_LIMIT = 1024
+"""Header names are remembered up to this many, so odd names cannot fill the memory."""
+
+
+def _target_path(target: bytes) -> bytes:
+    """The path part of a raw request target, still percent-encoded.
+
+    The query and any fragment are cut off. A target in absolute form
+    (``GET http://host/page HTTP/1.1``, which RFC 9112 section 3.2.2 says servers
+    must accept) is reduced to its path, as WSGI servers do; gunicorn passes it on whole.
+    """
+    path = target.split(b"#", 1)[0].split(b"?", 1)[0]
+    if not path.startswith(b"/") and b"://" in path:
+        path = b"/" + path.split(b"://", 1)[1].partition(b"/")[2]
+    return path
 
 
 def _wsgi_path(scope: dict[str, Any]) -> tuple[str, str]:
     """Return ``(SCRIPT_NAME, PATH_INFO)`` as WSGI "bytes in latin-1" strings.
 
-    Like WSGI servers, PATH_INFO is the percent-decoded raw path; ``root_path`` is
-    removed from it when the server included it (as ASGI 2.4 servers do).
+    Like WSGI servers, PATH_INFO is the percent-decoded raw path. ``root_path`` is
+    removed from it when the path lies under it (as ASGI 2.4 servers include it),
+    only at a segment boundary: with root ``/app``, ``/apple`` stays whole.
     """
     raw_path = scope.get("raw_path")
     if raw_path:
-        path = unquote_to_bytes(raw_path.split(b"?", 1)[0])
+        # The common target, a plain path, needs neither cutting nor decoding.
+        if raw_path[:1] != b"/" or b"?" in raw_path or b"#" in raw_path:
+            raw_path = _target_path(raw_path)
+        path = unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path
     else:
         path = scope["path"].encode("utf-8")
-    root = scope.get("root_path", "").encode("utf-8")
-    if root and path.startswith(root):
+    root_path = scope.get("root_path")
+    if not root_path:
+        return "", path.decode("latin-1")
+    root = root_path.encode("utf-8")
+    if path == root or path.startswith(root + b"/"):
         path = path[len(root) :]
     return root.decode("latin-1"), path.decode("latin-1")
+
+
+def _header_key(raw_name: bytes) -> str:
+    """The environ key of a header name, or "" for a header that is dropped; remembered."""
+    if b"_" in raw_name:
+        # X_User would become HTTP_X_USER, the key of X-User: a header a proxy
+        # strips could be smuggled in. Dropped, as gunicorn and waitress do.
+        key = ""
+    else:
+        name = raw_name.decode("latin-1").lower()
+        if name == "content-type":
+            key = "CONTENT_TYPE"
+        elif name == "content-length":
+            key = "CONTENT_LENGTH"
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+    if len(_HEADER_KEYS) < _HEADER_KEYS_LIMIT:
+        _HEADER_KEYS[raw_name] = key
+    return key
 
 
 def build_environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
     """Translate an ``http`` or ``websocket`` scope into a WSGI environ reading ``body``."""
     script_name, path_info = _wsgi_path(scope)
-    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme"))
+    scheme = _SCHEMES.get(scope.get("scheme", "http"), scope.get("scheme"))
+    query = scope.get("query_string", b"")
+    version = scope.get("http_version", "1.1")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path_info,
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "QUERY_STRING": (query.split(b"#", 1)[0] if b"#" in query else query).decode("latin-1"),
+        "SERVER_PROTOCOL": _PROTOCOLS.get(version) or f"HTTP/{version}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scheme or "http",
         "wsgi.input": body,
@@ -68,17 +118,16 @@ def build_environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
     if client:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
+    known_key = _HEADER_KEYS.get
     for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").lower()
+        key = known_key(raw_name)
+        if key is None:
+            key = _header_key(raw_name)
+        if not key:
+            continue
         value = raw_value.decode("latin-1")
-        if name == "content-type":
-            key = "CONTENT_TYPE"
-        elif name == "content-length":
-            key = "CONTENT_LENGTH"
-        else:
-            key = "HTTP_" + name.upper().replace("-", "_")
         if key in environ:
-            value = environ[key] + _JOIN_WITH.get(key, ",") + value
+            value = environ[key] + _JOIN_WITH.get(key, ", ") + value
         environ[key] = value
     return environ
 
@@ -103,12 +152,14 @@ class RequestBody(io.RawIOBase):
     :class:`~aiopyramid.exceptions.ClientDisconnected`.
     """
 
+    _received = 0
+    _pending = b""
+
     def __init__(self, receive: ASGIReceive, limit: int, *, expect_body: bool = True) -> None:
-        super().__init__()
+        # One per request: io.RawIOBase needs no __init__ call, and the counters
+        # start from the class attributes above.
         self._receive = receive
         self._limit = limit
-        self._received = 0
-        self._pending = b""
         self._more = expect_body
 
     @property

@@ -9,7 +9,7 @@ from sybil import Document
 
 from docs._testing.console import BashSession, normalize, output_matches, parse_transcript
 from docs._testing.parsers import ReasonedSkipParser
-from docs._testing.project import check_tree
+from docs._testing.project import check_tree, compare_tree, generated_files
 from docs._testing.rst import code_blocks
 from tests.support.server import free_port, group_members
 
@@ -111,3 +111,13 @@ def test_the_bash_session_keeps_state_and_stops_its_servers(tmp_path: Path) -> N
         session.close()
     assert group_members(pgid) == []
     assert session.process.poll() is not None
+
+
+def test_a_tree_can_describe_a_generated_project() -> None:
+    listing = "hello_async/\n├── hello_async/\n│   └── ...\n├── README.rst\n└── ...\n"
+    files = generated_files("aio_starter", listing)
+    assert "hello_async/views.py" in files
+    assert compare_tree(listing, files) == []
+    assert compare_tree(listing + "├── setup.py\n", files) == [
+        "setup.py is not a file of the project"
+    ]

@@ -56,7 +56,7 @@ def test_environ_has_every_pep_3333_key():
     assert environ["CONTENT_TYPE"] == "text/plain"
     assert environ["CONTENT_LENGTH"] == "3"
     assert environ["HTTP_HOST"] == "example.org"
-    assert environ["HTTP_X_FORWARDED_FOR"] == "1.1.1.1,2.2.2.2"
+    assert environ["HTTP_X_FORWARDED_FOR"] == "1.1.1.1, 2.2.2.2"
     assert environ["HTTP_COOKIE"] == "a=1; b=2"
     assert environ["wsgi.input"] == "BODY"
     assert environ["wsgi.url_scheme"] == "http"
@@ -80,6 +80,40 @@ def test_environ_without_raw_path_or_server_and_for_websockets():
 def test_root_path_not_included_in_path_is_kept_out_of_path_info():
     environ = build_environ(scope_for("/page", root_path="/app"), body=None)
     assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/page")
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "path_info"),
+    [(b"/app", ""), (b"/app/", "/"), (b"/app/x", "/x"), (b"/apple", "/apple"), (b"/ap", "/ap")],
+)
+def test_root_path_is_removed_only_at_a_segment_boundary(raw_path, path_info):
+    scope = scope_for(raw_path.decode(), raw_path=raw_path, root_path="/app")
+    assert build_environ(scope, body=None)["PATH_INFO"] == path_info
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "query", "path_info", "query_string"),
+    [
+        (b"http://example.org/a%2Fb", b"q=1", "/a/b", "q=1"),
+        (b"https://example.org", b"", "/", ""),
+        (b"/page#top", b"", "/page", ""),
+        (b"/page", b"q=1#top", "/page", "q=1"),
+    ],
+    ids=["absolute-form", "absolute-form-without-path", "fragment-in-path", "fragment-in-query"],
+)
+def test_absolute_form_targets_and_fragments(raw_path, query, path_info, query_string):
+    """What gunicorn passes on whole is cut to what a WSGI server would give."""
+    environ = build_environ(scope_for("/", raw_path=raw_path, query_string=query), body=None)
+    assert (environ["PATH_INFO"], environ["QUERY_STRING"]) == (path_info, query_string)
+
+
+def test_header_names_with_underscores_are_dropped():
+    """X_User would otherwise land on HTTP_X_USER, where the app looks for X-User."""
+    headers = [(b"x-user", b"alice"), (b"x_user", b"admin"), (b"content_type", b"evil")]
+    environ = build_environ(scope_for(headers=headers), body=None)
+    assert environ["HTTP_X_USER"] == "alice"
+    assert "CONTENT_TYPE" not in environ
+    assert "HTTP_CONTENT_TYPE" not in environ
 
 
 class Recorder:

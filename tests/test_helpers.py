@@ -1,15 +1,18 @@
 """The greenlet bridge: synchronize, spawn_greenlet, use_executor, is_generator."""
 
 import asyncio
+import contextvars
 import functools
 import gc
 import threading
 import traceback
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import greenlet
 import pytest
 
+from aiopyramid import helpers
 from aiopyramid.exceptions import ScopeError
 from aiopyramid.helpers import (
     can_wait,
@@ -114,6 +117,7 @@ def test_exception_of_the_greenlet_function_propagates():
 
 
 def _live_request_greenlets():
+    """Request greenlets still running a function (idle ones wait in the pool for reuse)."""
     gc.collect()
     return [
         obj
@@ -121,6 +125,7 @@ def _live_request_greenlets():
         if isinstance(obj, greenlet.greenlet)
         and type(obj).__name__ == "_RequestGreenlet"
         and not obj.dead
+        and obj not in helpers._pool.idle
     ]
 
 
@@ -169,6 +174,66 @@ def test_many_cancelled_requests_leak_no_greenlets():
     before = len(_live_request_greenlets())
     asyncio.run(main())
     assert len(_live_request_greenlets()) == before
+
+
+class Payload:
+    """Stands for a request's data, to see whether an idle greenlet still holds it."""
+
+
+def test_a_greenlet_serves_one_request_after_another_and_keeps_nothing_of_them():
+    served_by = []
+    var = contextvars.ContextVar("var")
+
+    def work(payload):
+        var.set(payload)
+        served_by.append(greenlet.getcurrent())
+        double(1)  # one trip to the loop and back
+        return payload
+
+    def fail(payload):
+        served_by.append(greenlet.getcurrent())
+        raise Boom(payload)
+
+    async def main():
+        first = await spawn_greenlet(work, Payload())
+        with pytest.raises(Boom):
+            await spawn_greenlet(fail, Payload())
+        return weakref.ref(first), await spawn_greenlet(work, Payload())
+
+    first, last = asyncio.run(main())
+    gc.collect()  # the traceback caught in main() and main's frame form a cycle
+    assert served_by[0] is served_by[1] is served_by[2]
+    idle = served_by[0]
+    assert (idle.result, idle.error, idle.gr_context) == (None, None, None)
+    assert first() is None  # the result, the exception and the context were all dropped
+    assert isinstance(last, Payload)
+
+
+def test_the_pool_of_idle_greenlets_is_bounded():
+    async def main():
+        await asyncio.gather(*(spawn_greenlet(double, n) for n in range(helpers._POOL_SIZE * 2)))
+
+    asyncio.run(main())
+    assert len(helpers._pool.idle) == helpers._POOL_SIZE
+    assert _live_request_greenlets() == []
+
+
+def test_an_idle_greenlet_that_is_an_ancestor_of_the_caller_is_not_reused():
+    asyncio.run(spawn_greenlet(double, 1))
+    idle = helpers._pool.idle[-1]
+    main = greenlet.getcurrent()
+
+    def caller():  # a child of the idle greenlet: that one cannot become its child too
+        main.switch(asyncio.run(spawn_greenlet(double, 2)))
+
+    assert greenlet.greenlet(caller, parent=idle).switch() == 4
+    assert idle not in helpers._pool.idle
+
+
+def test_each_thread_has_its_own_pool():
+    asyncio.run(spawn_greenlet(double, 1))  # leaves an idle greenlet in this thread
+    with ThreadPoolExecutor(1) as pool:  # a greenlet cannot be switched to from elsewhere
+        assert pool.submit(asyncio.run, spawn_greenlet(double, 2)).result() == 4
 
 
 def test_nested_spawn_greenlet_inside_an_awaited_coroutine():

@@ -24,6 +24,7 @@ import pytest
 
 from tests.live_app import ini_settings, launch
 from tests.support.aio import concurrent_gets, coverage_paused, poll_json, run
+from tests.support.raw import raw_http
 from tests.support.server import ServerProcess
 
 MAX_BODY_SIZE = int(ini_settings()["aiopyramid.max_body_size"])
@@ -147,34 +148,44 @@ def test_blocking_legacy_view_does_not_delay_a_coroutine_view(server: ServerProc
 def test_client_gone_cancels_the_coroutine_and_finishes_its_greenlet(
     server: ServerProcess,
 ) -> None:
+    """A client that hangs up during ``?sleep=5`` gets its view's coroutine cancelled.
+
+    gunicorn notices the closed connection at once, sends ``http.disconnect`` and,
+    after its ``asgi_disconnect_grace_period`` (3 s by default), cancels the
+    request's task: before the 5 s are over. The cancellation reaches the view's
+    ``await`` (the view records it under the request's token) and the request
+    greenlet finishes.
+    """
     token = uuid.uuid4().hex
 
-    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+    async def main() -> tuple[dict[str, Any], dict[str, Any], float]:
         async with client_for(server) as watcher:
             before = (await watcher.get("/stats")).json()
             async with client_for(server) as client:
-                request = asyncio.create_task(client.get("/hang", params={"token": token}))
+                request = asyncio.create_task(
+                    client.get("/sleep", params={"sleep": "5", "token": token})
+                )
                 await poll_json(
                     watcher,
                     "/stats",
-                    lambda stats: stats["inflight"].get("hang", 0) >= 1,
-                    what="/hang to start",
+                    lambda stats: stats["inflight"].get("sleep", 0) >= 1,
+                    what="?sleep=5 to start",
                 )
                 request.cancel()  # httpx drops the connection
                 with contextlib.suppress(asyncio.CancelledError):
                     await request
-            # gunicorn cancels the request's task once the client is gone (after its
-            # asgi_disconnect_grace_period, 3 s): far sooner than /hang's 60 s.
+            gone = time.monotonic()
             after = await poll_json(
                 watcher,
                 "/stats",
-                lambda stats: token in stats["cancelled"] and stats["inflight"]["hang"] == 0,
+                lambda stats: token in stats["cancelled"] and stats["inflight"]["sleep"] == 0,
                 timeout=30,
                 what="the cancellation to reach the view",
             )
-            return before, after
+            return before, after, time.monotonic() - gone
 
-    before, after = run(main(), timeout=60)
+    before, after, cancelled_after = run(main(), timeout=60)
+    assert cancelled_after < 5.0, f"cancelled {cancelled_after:.1f} s after the client left"
     # Each /stats request runs in a request greenlet of its own; no other is left.
     assert before["request_greenlets"] == after["request_greenlets"] == 1
 
@@ -227,23 +238,11 @@ def test_request_body_up_to_the_limit_arrives_intact(
         assert response.json() == {"length": size, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def raw_http(server: ServerProcess, request: bytes) -> bytes:
-    """Send raw bytes to the server; return everything it answers until it closes."""
-    received = b""
-    with socket.create_connection((server.host, server.port), timeout=15) as sock:
-        sock.sendall(request)
-        while len(received) < 65536:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            received += chunk
-    return received
-
-
 @pytest.mark.parametrize("length", ["abc", "-1", "+5", "0x10", "1.5"])
 def test_invalid_content_length_gets_400(server: ServerProcess, length: str) -> None:
     answer = raw_http(
-        server,
+        server.host,
+        server.port,
         (
             f"POST /body HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
             f"Content-Length: {length}\r\nConnection: close\r\n\r\nhello"
@@ -266,6 +265,16 @@ def test_exception_in_coroutine_view_reaches_exception_view_and_is_logged(
     entry = log[log.index(f"exception view caught boom {token}") :]
     assert entry.splitlines()[1] == "Traceback (most recent call last):"
     assert "in boom_view" in entry
+    assert_next_request_is_fine(server)
+
+
+def assert_next_request_is_fine(server: ServerProcess) -> None:
+    """The worker that just failed a request serves the next ones as usual."""
+    stats = httpx.get(server.url("/stats"), timeout=30).json()
+    assert stats["request_greenlets"] == 1
+    response = httpx.get(server.url("/sleep"), params={"sleep": "0"}, timeout=30)
+    assert response.status_code == 200
+    assert response.json()["pid"] == stats["pid"], "the worker was replaced"
 
 
 def test_coroutine_exception_view(server: ServerProcess) -> None:
@@ -290,6 +299,7 @@ def test_unhandled_exception_gives_500_and_a_logged_traceback(server: ServerProc
     entry = entry[entry.rindex("error while serving GET /unhandled") :]
     assert "Traceback (most recent call last):" in entry
     assert "in unhandled_view" in entry
+    assert_next_request_is_fine(server)
 
 
 # -- Pyramid's thread-locals under concurrency -----------------------------------

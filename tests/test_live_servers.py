@@ -84,8 +84,13 @@ async def refusal_status(server: ServerProcess, path: str, **kwargs: Any) -> int
     return refused.value.response.status_code
 
 
-async def serves_page_and_websocket(server: ServerProcess) -> None:
-    """The checks every way of serving the app must pass: pages, a body, websockets."""
+async def serves_page_and_websocket(server: ServerProcess, refused_status: int) -> None:
+    """The checks every way of serving the app must pass: pages, a body, websockets.
+
+    ``refused_status`` is what the server answers a handshake to an unknown URL:
+    Pyramid's 404 where the server offers ASGI's ``websocket.http.response``
+    extension, else the server's own choice for a refused handshake.
+    """
     async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as client:
         page = await client.get("/whoami", params={"value": "héllo"})
         assert page.status_code == 200
@@ -107,18 +112,19 @@ async def serves_page_and_websocket(server: ServerProcess) -> None:
             assert await asyncio.wait_for(ws.recv(), TIMEOUT) == message
     assert await refusal_status(server, "/plain") == 403
     assert await refusal_status(server, "/ws/echo", origin="http://evil.example") == 403
+    assert await refusal_status(server, "/no/such/route") == refused_status
 
 
 @pytest.mark.parametrize(
-    "launcher",
-    [launch.gunicorn_paste, launch.uvicorn, launch.hypercorn],
+    ("launcher", "refused_status"),
+    [(launch.gunicorn_paste, 403), (launch.uvicorn, 404), (launch.hypercorn, 404)],
     ids=["gunicorn-paste", "uvicorn-factory", "hypercorn-factory"],
 )
 def test_other_ways_to_serve_the_app(
-    tmp_path: Path, launcher: Callable[[Path], ServerProcess]
+    tmp_path: Path, launcher: Callable[[Path], ServerProcess], refused_status: int
 ) -> None:
     with launcher(tmp_path) as server:
-        run(serves_page_and_websocket(server), timeout=60)
+        run(serves_page_and_websocket(server, refused_status), timeout=60)
         log = server.log_text()
     if launcher is launch.gunicorn_paste:
         assert f"Using worker: {launch.WORKER_CLASS}" in log

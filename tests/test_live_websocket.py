@@ -16,13 +16,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.live_app import ini_settings, launch
 from tests.support.aio import coverage_paused, poll_json, run
+from tests.support.raw import raw_http, status_of
 from tests.support.server import ServerProcess
 
 SETTINGS = ini_settings()
 MAX_MESSAGE_SIZE = int(SETTINGS["aiopyramid.websocket.max_message_size"])
 ALLOWED_ORIGINS = SETTINGS["aiopyramid.websocket.allowed_origins"].split()
-CLIENTS = 200
-MESSAGES = 20
+CLIENTS = 1000
+MESSAGES = 100
 TIMEOUT = 30.0
 
 
@@ -137,6 +138,34 @@ def test_class_based_view_on_close_runs_when_the_client_vanishes(server: ServerP
     assert stats["request_greenlets"] == 1  # only the /stats request's own
 
 
+def test_clients_vanishing_mid_conversation_end_their_views_without_a_leak(
+    server: ServerProcess,
+) -> None:
+    """20 clients drop their TCP connections mid-conversation: every echo view ends."""
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=TIMEOUT) as watcher:
+            before = (await watcher.get("/stats")).json()
+            sockets = [await ws_connect(server, "/ws/echo") for _ in range(20)]
+            for ws in sockets:
+                await ws.send("hello")
+                assert await recv(ws) == "hello"
+                await ws.send("unanswered")  # in flight when the connection drops
+            for ws in sockets:
+                ws.transport.abort()
+            after = await poll_json(
+                watcher,
+                "/stats",
+                lambda now: now["inflight"]["ws_echo"] == 0 and now["tasks"] <= before["tasks"],
+                what="every echo view to end",
+            )
+            return before, after
+
+    before, after = run(main(), TIMEOUT * 2)
+    assert after["request_greenlets"] == before["request_greenlets"] == 1
+    assert after["tasks"] == before["tasks"]
+
+
 def test_view_closes_with_its_own_code_and_reason(server: ServerProcess) -> None:
     async def main() -> tuple[str | bytes, int | None, str | None]:
         async with ws_connect(server, "/ws/close") as ws:
@@ -215,8 +244,61 @@ def test_websocket_to_plain_route_is_refused_without_running_the_view(
     assert after_get == before + 1
 
 
-def test_websocket_to_unknown_route_is_refused(server: ServerProcess) -> None:
-    assert run(refusal_status(server, "/no/such/route"), TIMEOUT) in {403, 404}
+def test_websocket_to_unknown_route_is_refused_with_403_by_gunicorn(server: ServerProcess) -> None:
+    """Pyramid answers 404, but gunicorn can only say 403.
+
+    An ASGI app refuses a handshake with ``websocket.close``; only servers that
+    offer the ``websocket.http.response`` extension (uvicorn does, see
+    test_live_servers.py) let it send its own status instead. gunicorn 27 does
+    not, and answers every refused handshake with 403 Forbidden.
+    """
+    assert run(refusal_status(server, "/no/such/route"), TIMEOUT) == 403
+
+
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's sample Sec-WebSocket-Key
+BAD_HANDSHAKES = {
+    # Refused by gunicorn before the app sees them (RFC 6455 section 4.2.1):
+    "no Sec-WebSocket-Key": (["Sec-WebSocket-Version: 13"], 400),
+    "key not 16 bytes": (["Sec-WebSocket-Key: c2hvcnQ=", "Sec-WebSocket-Version: 13"], 400),
+    "key not base64": (["Sec-WebSocket-Key: not base64!", "Sec-WebSocket-Version: 13"], 400),
+    # RFC 6455 section 4.2.2 asks for 426 and the versions the server speaks.
+    "version 8": ([f"Sec-WebSocket-Key: {KEY}", "Sec-WebSocket-Version: 8"], 426),
+}
+
+
+@pytest.mark.parametrize(("headers", "status"), BAD_HANDSHAKES.values(), ids=BAD_HANDSHAKES.keys())
+def test_bad_handshakes_are_rejected(
+    server: ServerProcess, headers: list[str], status: int
+) -> None:
+    request = [
+        "GET /ws/echo HTTP/1.1",
+        f"Host: {server.host}:{server.port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        *headers,
+    ]
+    answer = raw_http(server.host, server.port, ("\r\n".join(request) + "\r\n\r\n").encode())
+    assert status_of(answer) == status, answer[:200]
+    if status == 426:
+        assert b"Sec-WebSocket-Version: 13" in answer
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        "GET /ws/echo HTTP/1.1\r\nUpgrade: websocket\r\n",  # no Connection: Upgrade
+        "POST /ws/echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Content-Length: 0\r\n",  # handshakes are GET requests
+    ],
+    ids=["no-connection-upgrade", "post"],
+)
+def test_half_handshakes_are_plain_requests_and_get_426(
+    server: ServerProcess, request_head: str
+) -> None:
+    """Not a handshake at all for gunicorn: the websocket view answers 426 Upgrade Required."""
+    request = f"{request_head}Host: {server.host}\r\nConnection: close\r\n\r\n"
+    answer = raw_http(server.host, server.port, request.encode())
+    assert status_of(answer) == 426, answer[:200]
 
 
 def test_plain_http_get_to_websocket_route_gets_426(server: ServerProcess) -> None:
@@ -243,16 +325,34 @@ def test_exception_in_websocket_view_closes_with_1011_and_is_logged(
 # -- concurrency --------------------------------------------------------------------
 
 
-def test_200_concurrent_clients_lose_and_reorder_nothing(
+def test_1000_concurrent_clients_lose_duplicate_and_reorder_nothing(
     server: ServerProcess, record_property: Callable[[str, object], None]
 ) -> None:
-    async def client(number: int) -> list[str | bytes]:
-        async with ws_connect(server, "/ws/echo") as ws:
-            for index in range(MESSAGES):  # all sent before any is read back
-                await ws.send(f"client {number} message {index}")
-            return [await recv(ws) for _ in range(MESSAGES)]
+    """1000 sockets open at once, each sends 100 numbered messages; each gets exactly those back.
+
+    Every client connects, then waits until all have (so the 1000 conversations
+    really overlap: the echo view counts how many run at once), then sends all its
+    messages before reading any reply.
+    """
 
     async def main() -> tuple[list[list[str | bytes]], float]:
+        connected = 0
+        everyone = asyncio.Event()
+        handshakes = asyncio.Semaphore(100)  # at most 100 handshakes under way at a time
+
+        async def client(number: int) -> list[str | bytes]:
+            nonlocal connected
+            async with handshakes:
+                ws = await ws_connect(server, "/ws/echo")
+            async with ws:
+                connected += 1
+                if connected == CLIENTS:
+                    everyone.set()
+                await asyncio.wait_for(everyone.wait(), TIMEOUT)
+                for index in range(MESSAGES):
+                    await ws.send(f"client {number} message {index}")
+                return [await recv(ws) for _ in range(MESSAGES)]
+
         started = time.perf_counter()
         replies = await asyncio.gather(*(client(number) for number in range(CLIENTS)))
         return list(replies), time.perf_counter() - started
@@ -265,3 +365,4 @@ def test_200_concurrent_clients_lose_and_reorder_nothing(
         [f"client {number} message {index}" for index in range(MESSAGES)]
         for number in range(CLIENTS)
     ]
+    assert run(stats(server), TIMEOUT)["peak"]["ws_echo"] >= CLIENTS

@@ -65,6 +65,8 @@ def parse_transcript(text: str) -> list[Step]:
 # and the real output go through them, so the docs can show realistic values.
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMESTAMP = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\]")
+_LOG_TIME = re.compile(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}(?= )")
+"""The time at the start of a line logged with Python's default ``asctime`` format."""
 _PID = re.compile(r"(?<=\[)\d+(?=\])|(?<=\()\d+(?=\))|(?<=pid: )\d+|(?<=PID )\d+")
 _VERSION = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?!\w|\.\d)")
 _DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)s\b")
@@ -78,6 +80,7 @@ def normalize(text: str) -> str:
     """
     text = _ANSI.sub("", text)
     text = _TIMESTAMP.sub("[<timestamp>]", text)
+    text = _LOG_TIME.sub("<timestamp>", text)
     text = _PID.sub("<pid>", text)
     text = _VERSION.sub("<version>", text)
     text = _DURATION.sub(lambda m: f"{math.floor(float(m[1]))}s", text)

@@ -9,7 +9,9 @@
   started in the background and keeps running for the document's later blocks.
 - ``code-block:: text`` marked ``.. page-output: URL``: compared with what headless
   Chromium shows at URL (:func:`check_page`).
-- ``code-block:: text`` marked ``.. project-tree:``: compared with the project's files
+- ``code-block:: text`` marked ``.. project-tree:``: compared with the repository's
+  files, or with ``.. project-tree: TEMPLATE`` with the files that ``aiopyramid-init
+  TEMPLATE NAME`` generates, NAME being the listing's top directory
   (:func:`check_project_tree`).
 
 The bash session, and the servers it started, are stopped when the document's last
@@ -36,7 +38,7 @@ from docs._testing.console import (
     parse_transcript,
     reader_environment,
 )
-from docs._testing.project import ROOT, check_tree, copy_project
+from docs._testing.project import ROOT, check_tree, compare_tree, copy_project, generated_files
 from docs._testing.rst import CodeBlock, code_blocks
 from tests.support.server import PortInUse
 
@@ -77,14 +79,19 @@ class BlockParser:
 
 
 def console_session(namespace: dict[str, Any]) -> BashSession:
-    """The document's bash session, started on first use in a fresh copy of the project."""
+    """The document's bash session, started on first use where a reader starts.
+
+    That is the top directory of a fresh copy of the tutorial's source, alone in a
+    work directory of its own: a reader who ``cd ..`` out of it, to create a
+    project beside it, finds nothing else there.
+    """
     if SESSION not in namespace:
         base = Path(tempfile.mkdtemp(prefix="docs-console-"))
         namespace[SESSION_DIR] = base
-        project, scratch = base / "aiotutorial", base / "scratch"
-        copy_project(project)
+        source, scratch = base / "work" / "aiopyramid-tutorial", base / "scratch"
+        copy_project(source)
         scratch.mkdir()
-        namespace[SESSION] = BashSession(project, reader_environment(base / "bin"), scratch)
+        namespace[SESSION] = BashSession(source, reader_environment(base / "bin"), scratch)
     session: BashSession = namespace[SESSION]
     return session
 
@@ -145,9 +152,13 @@ def check_page(example: Example) -> str | None:
 
 
 def check_project_tree(example: Example) -> str | None:
-    """Compare the tree listing with the project's real files."""
+    """Compare the tree listing with the repository's, or a generated project's, files."""
     block: CodeBlock = example.parsed
-    return "\n".join(check_tree(block.body)) or None
+    if block.argument:
+        problems = compare_tree(block.body, generated_files(block.argument, block.body))
+    else:
+        problems = check_tree(block.body)
+    return "\n".join(problems) or None
 
 
 DOCS = Sybil(

@@ -1,8 +1,15 @@
-"""The project's real files: list them, copy them, and check a tree listing against them."""
+"""The project's real files: list them, copy them, and check a tree listing against them.
+
+A tree listing describes either this repository or a project that ``aiopyramid-init``
+generates (:func:`generated_files`), which is what the reader's own project is.
+"""
 
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,18 +38,46 @@ def copy_project(destination: Path, root: Path = ROOT) -> None:
         shutil.copy2(root / name, destination / name)
 
 
+def generated_files(template: str, listing: str) -> list[str]:
+    """Paths of the files that ``aiopyramid-init TEMPLATE NAME`` creates.
+
+    ``NAME`` is the top directory that the tree ``listing`` shows on its first line.
+    The command is the one installed beside the running Python, run in a scratch
+    directory, exactly as a reader runs it.
+    """
+    name = listing.splitlines()[0].strip().rstrip("/")
+    command = Path(sys.executable).parent / "aiopyramid-init"
+    with tempfile.TemporaryDirectory(prefix="project-tree-") as scratch:
+        subprocess.run(
+            [str(command), template, name],
+            cwd=scratch,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        project = Path(scratch) / name
+        return sorted(
+            path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()
+        )
+
+
 _BRANCH = re.compile(r"((?:│   |    )*)(?:├── |└── )(.*)")
 
 
 def check_tree(listing: str, root: Path = ROOT) -> list[str]:
-    """Compare a ``tree``-style listing with the project's files; return the differences.
+    """Compare a ``tree``-style listing with the project's files; return the differences."""
+    return compare_tree(listing, project_files(root))
+
+
+def compare_tree(listing: str, names: Iterable[str]) -> list[str]:
+    """Compare a ``tree``-style listing with the files ``names``; return the differences.
 
     The first line names the top directory. Directories end with ``/``; text after
     ``#`` is a comment. A directory whose entries are listed must list all of them,
     unless one entry is ``...`` ("and more"); a directory listed without entries is
     shown collapsed and only has to exist.
     """
-    files = {PurePosixPath(name) for name in project_files(root)}
+    files = {PurePosixPath(name) for name in names}
     directories = {parent for name in files for parent in name.parents}
     shown: dict[PurePosixPath, set[str]] = {PurePosixPath("."): set()}
     problems = []

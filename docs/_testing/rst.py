@@ -8,7 +8,8 @@ before a ``.. code-block::``, naming what the block promises and where to check 
 ``.. page-output: URL``
     the block holds the lines a browser shows at URL;
 ``.. project-tree:``
-    the block is a listing of the project's files.
+    the block is a listing of the repository's files; ``.. project-tree: TEMPLATE``,
+    of the project that ``aiopyramid-init TEMPLATE NAME`` generates.
 """
 
 import itertools

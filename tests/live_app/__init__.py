@@ -21,7 +21,6 @@ INI_PATH = Path(__file__).with_name("live.ini")
 
 ROUTES = {
     "sleep": "/sleep",
-    "hang": "/hang",
     "blocking": "/blocking",
     "body": "/body",
     "body_legacy": "/body-legacy",

@@ -103,3 +103,21 @@ def hypercorn(log_dir: Path) -> ServerProcess:
         log_dir=log_dir,
         AIOPYRAMID_CONFIG=INI_ARG,
     )
+
+
+def gunicorn_wsgi(app: str, log_dir: Path, *, root_path: str = "") -> ServerProcess:
+    """``gunicorn -k <worker> [--root-path PREFIX] APP``: a bare WSGI app on aiopyramid's worker."""
+    port = free_port()
+    command = ["gunicorn", "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}", "--no-control-socket"]
+    if root_path:
+        command += ["--root-path", root_path]
+    return server_process([*command, app], port=port, log_dir=log_dir)
+
+
+def waitress(app: str, log_dir: Path, *, url_prefix: str = "") -> ServerProcess:
+    """``waitress-serve [--url-prefix=PREFIX] APP``: the reference WSGI server."""
+    port = free_port()
+    command = ["waitress-serve", f"--listen=127.0.0.1:{port}"]
+    if url_prefix:
+        command.append(f"--url-prefix={url_prefix}")
+    return server_process([*command, app], port=port, log_dir=log_dir)

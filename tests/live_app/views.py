@@ -24,6 +24,7 @@ from pyramid.request import Request
 from pyramid.threadlocal import get_current_registry, get_current_request
 from pyramid.view import exception_view_config, view_config
 
+from aiopyramid import helpers
 from aiopyramid.websocket.config import WebsocketMapper
 from aiopyramid.websocket.connection import WebsocketConnection
 from aiopyramid.websocket.view import WebsocketConnectionView
@@ -33,9 +34,6 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = 5.0
 """The longest ``?sleep=`` the views accept, in seconds."""
 
-HANG_SECONDS = 60.0
-"""How long ``/hang`` waits: far longer than any test waits for it."""
-
 
 class LiveState:
     """What happened in this worker, for ``GET /stats``; thread-safe counters."""
@@ -43,6 +41,7 @@ class LiveState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.inflight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
         self.hits: Counter[str] = Counter()
         self.closed: dict[str, dict[str, Any]] = {}
         self.cancelled: list[str] = []
@@ -50,6 +49,7 @@ class LiveState:
     def enter(self, name: str) -> None:
         with self.lock:
             self.inflight[name] += 1
+            self.peak[name] = max(self.peak[name], self.inflight[name])
             self.hits[name] += 1
 
     def leave(self, name: str) -> None:
@@ -61,6 +61,7 @@ class LiveState:
             return {
                 "pid": os.getpid(),
                 "inflight": dict(self.inflight),
+                "peak": dict(self.peak),
                 "hits": dict(self.hits),
                 "closed": dict(self.closed),
                 "cancelled": list(self.cancelled),
@@ -69,14 +70,19 @@ class LiveState:
 
 
 def live_request_greenlets() -> int:
-    """How many greenlets other than threads' main greenlets are alive in this process.
+    """How many greenlets other than threads' main greenlets are busy in this process.
 
-    In the worker those are aiopyramid's request greenlets: one per request being served.
+    In the worker those are aiopyramid's request greenlets: one per request being served
+    (idle ones, waiting in the loop thread's pool to serve another request, do not count).
     """
+    idle = helpers._pool.idle
     return sum(
         1
         for obj in gc.get_objects()
-        if isinstance(obj, greenlet.greenlet) and obj.parent is not None and not obj.dead
+        if isinstance(obj, greenlet.greenlet)
+        and obj.parent is not None
+        and not obj.dead
+        and obj not in idle
     )
 
 
@@ -122,29 +128,23 @@ def who_am_i(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="sleep", renderer="json")
 async def sleep_view(request: Request) -> dict[str, Any]:
-    """Coroutine view: waits ``?sleep=`` seconds on the loop."""
+    """Coroutine view: waits ``?sleep=`` seconds on the loop; records its cancellation.
+
+    A request that carries ``?token=`` and is cancelled (its client went away)
+    leaves that token in ``/stats``'s ``cancelled`` list.
+    """
     seconds = read_sleep(request)
     STATE.enter("sleep")
     try:
         await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        if "token" in request.GET:
+            with STATE.lock:
+                STATE.cancelled.append(request.GET["token"])
+        raise
     finally:
         STATE.leave("sleep")
     return {"slept": seconds, "pid": os.getpid()}
-
-
-@view_config(route_name="hang", renderer="json")
-async def hang_view(request: Request) -> dict[str, Any]:
-    """Coroutine view that waits :data:`HANG_SECONDS`; records its cancellation (client gone)."""
-    STATE.enter("hang")
-    try:
-        await asyncio.sleep(HANG_SECONDS)
-    except asyncio.CancelledError:
-        with STATE.lock:
-            STATE.cancelled.append(request.GET.get("token", ""))
-        raise
-    finally:
-        STATE.leave("hang")
-    return {"slept": HANG_SECONDS}
 
 
 @view_config(route_name="blocking", renderer="json")
@@ -239,8 +239,18 @@ async def path_view(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="stats", renderer="json")
 async def stats_view(request: Request) -> dict[str, Any]:
-    """What happened in this worker so far (see :class:`LiveState`)."""
-    return STATE.snapshot()
+    """What happened in this worker so far (see :class:`LiveState`), and its asyncio tasks.
+
+    ``tasks`` counts every task of the worker's loop: gunicorn's (one per open
+    connection) and aiopyramid's; this request's own connection is one of them.
+    With ``?collect``, garbage is collected first, so that what is counted is what
+    is still referenced: a failed request leaves its greenlet in reference cycles
+    (Pyramid keeps the exception on the request, whose traceback holds the frames)
+    until the garbage collector runs.
+    """
+    if "collect" in request.GET:
+        gc.collect()
+    return {**STATE.snapshot(), "tasks": len(asyncio.all_tasks())}
 
 
 # -- exception views ----------------------------------------------------------
@@ -272,8 +282,12 @@ async def live_app_error_view(exc: LiveAppError, request: Request) -> dict[str, 
 @view_config(route_name="ws_echo", mapper=WebsocketMapper)
 async def echo(ws: WebsocketConnection) -> None:
     """Function websocket view: sends every message back as it came (text or binary)."""
-    while (message := await ws.recv()) is not None:
-        await ws.send(message)
+    STATE.enter("ws_echo")
+    try:
+        while (message := await ws.recv()) is not None:
+            await ws.send(message)
+    finally:
+        STATE.leave("ws_echo")
 
 
 class BytesMapper(WebsocketMapper):

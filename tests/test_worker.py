@@ -1,0 +1,72 @@
+"""aiopyramid's gunicorn worker: access log records are built only when something hears them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from gunicorn import glogging
+from gunicorn.config import Config
+
+from aiopyramid.gunicorn.worker import AsyncGunicornWorker
+from tests.live_app import launch
+from tests.support.server import free_port, wait_until
+
+
+@pytest.fixture
+def worker() -> AsyncGunicornWorker:
+    """A worker (not started) whose gunicorn logging configuration turned the access log on.
+
+    Any logging configuration does that, such as the ini file ``pserve`` passes on.
+    """
+    cfg = Config()
+    log = glogging.Logger(cfg)
+    log._access_log_enabled = True
+    # A logger of its own, out of reach of pytest's capture handlers, set up as
+    # gunicorn sets up "gunicorn.access".
+    log.access_log = logging.Logger("gunicorn.access", logging.INFO)
+    log.access_log.propagate = False
+    worker = AsyncGunicornWorker.__new__(AsyncGunicornWorker)
+    worker.cfg, worker.log = cfg, log
+    return worker
+
+
+def test_access_log_without_handler_is_not_built(worker: AsyncGunicornWorker) -> None:
+    worker._skip_unheard_access_log()
+    assert worker.log.access_log_enabled is False
+
+
+def test_access_log_with_a_handler_is_built(worker: AsyncGunicornWorker) -> None:
+    worker.log.access_log.addHandler(logging.NullHandler())
+    worker._skip_unheard_access_log()
+    assert worker.log.access_log_enabled is True
+
+
+def test_access_log_with_a_filter_is_built(worker: AsyncGunicornWorker) -> None:
+    worker.log.access_log.addFilter(lambda record: True)
+    worker._skip_unheard_access_log()
+    assert worker.log.access_log_enabled is True
+
+
+def test_access_log_is_built_for_a_post_request_hook(worker: AsyncGunicornWorker) -> None:
+    worker.cfg.set("post_request", lambda worker, req, environ, resp: None)
+    worker._skip_unheard_access_log()
+    assert worker.log.access_log_enabled is True
+
+
+def test_access_log_file_still_gets_its_lines(tmp_path: Path) -> None:
+    port = free_port()
+    command = [
+        "gunicorn",
+        *("--paste", launch.INI_ARG, "-k", launch.WORKER_CLASS, "-b", f"127.0.0.1:{port}"),
+        *("--no-control-socket", "--access-logfile", "-"),
+    ]
+    with launch.server_process(command, port=port, log_dir=tmp_path) as server:
+        assert httpx.get(server.url("/stats?access-log-check"), timeout=10).status_code == 200
+        wait_until(
+            lambda: "GET /stats?access-log-check" in server.log_text(),
+            timeout=10,
+            what="the access log line",
+        )
