@@ -93,8 +93,22 @@ def bench(session: nox.Session) -> None:
     """Real servers side by side (see docs/performance.rst); -- --quick or -- --smoke: shorter.
 
     A full run (under 10 minutes) also rewrites docs/performance/, the page's data.
+    Chapter 2's database endpoint follows in its own session (see bench_db).
     """
     _bench(session)
+    quick = "--quick" in session.posargs or "--smoke" in session.posargs
+    session.notify("bench_db", ["--seconds", "3"] if quick else [])
+
+
+@nox.session(python=PYTHONS[0])
+def bench_db(session: nox.Session) -> None:
+    """Chapter 2's database-backed endpoint on SQLite and PostgreSQL, side by side.
+
+    Chapter 2's project cannot share the bench session's environment with chapter
+    1's (both are named aiotutorial), hence a session of its own; .bench/db.json.
+    """
+    session.install("-e", ".[test]", "-e", f"{CHAPTER2}[test]")
+    session.run("python", "bench/db_endpoint.py", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])

@@ -17,7 +17,7 @@ KEYS = {"requests", "errors", "rss_start_mb", "rss_end_mb"}
 
 def test_a_short_soak_serves_everything_without_an_error(tmp_path: Path) -> None:
     output = tmp_path / "soak.json"
-    command = [sys.executable, "-m", "bench.soak", "--seconds", "10", "--warmup", "2"]
+    command = [sys.executable, "-m", "bench.soak", "--seconds", "4", "--warmup", "1"]
     command += ["--max-growth", "-1", "--output", str(output)]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -81,6 +81,12 @@ def test_app_refuses_sleep_given_twice(client: AppClient) -> None:
     assert response.text == "sleep must be a number of seconds from 0 to 10\n"
 
 
+def test_app_refuses_sleep_that_is_not_utf8(client: AppClient) -> None:
+    response = client.get("/?sleep=%ff")
+    assert response.status == 400
+    assert response.text == "sleep must be a number of seconds from 0 to 10\n"
+
+
 def test_app_echoes_over_a_websocket(client: AppClient) -> None:
     with client.websocket("/echo") as ws:
         ws.send("Aiopyramid echo test.")
