@@ -24,8 +24,8 @@ from sqlalchemy import text
 from aiotutorial.db import make_engine
 from aiotutorial.tests.postgres import TemporaryCluster, server_binaries
 from docs._testing.console import parse_transcript
-from docs._testing.project import ROOT, compare_tree
-from docs._testing.rst import code_blocks, marked_blocks
+from docs._testing.project import ROOT
+from docs._testing.rst import marked_blocks
 from tests.support.projects import git_files
 from tests.support.server import ServerProcess, free_port
 
@@ -175,15 +175,6 @@ def test_stopping_the_server_closes_its_database_connections(
             f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'",
         )
         assert left == [(0,)]
-
-
-def test_the_tree_in_the_chapter_is_the_project() -> None:
-    (listing,) = [
-        block.body
-        for block in code_blocks(CHAPTER.read_text())
-        if block.language == "text" and block.body.startswith("chapter2/")
-    ]
-    assert compare_tree(listing, git_files(PROJECT)) == []
 
 
 @pytest.mark.parametrize("name", ["aiotutorial/views.py", "aiotutorial/templates/home.jinja2"])

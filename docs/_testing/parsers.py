@@ -10,7 +10,8 @@
 - ``code-block:: text`` marked ``.. page-output: URL``: compared with what headless
   Chromium shows at URL (:func:`check_page`).
 - ``code-block:: text`` marked ``.. project-tree:``: compared with the repository's
-  files, or with ``.. project-tree: TEMPLATE`` with the files that ``aiopyramid-init
+  files, with ``.. project-tree: DIRECTORY/`` with one of its directories' files, or
+  with ``.. project-tree: TEMPLATE`` with the files that ``aiopyramid-init
   TEMPLATE NAME`` generates, NAME being the listing's top directory
   (:func:`check_project_tree`).
 
@@ -152,9 +153,13 @@ def check_page(example: Example) -> str | None:
 
 
 def check_project_tree(example: Example) -> str | None:
-    """Compare the tree listing with the repository's, or a generated project's, files."""
+    """Compare the tree listing with the files of the repository, of one of its
+    directories (an argument with a ``/``, such as ``example/chapter2/``), or of a
+    generated project (a template's name)."""
     block: CodeBlock = example.parsed
-    if block.argument:
+    if block.argument and "/" in block.argument:
+        problems = check_tree(block.body, ROOT / block.argument)
+    elif block.argument:
         problems = compare_tree(block.body, generated_files(block.argument, block.body))
     else:
         problems = check_tree(block.body)
