@@ -9,7 +9,7 @@ still runs and writes every key, not to measure anything).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -85,29 +85,21 @@ FULL = Profile(
     publish=True,
 )
 
-QUICK = Profile(
+QUICK = replace(
+    FULL,
     name="quick",
-    concurrency_levels=(100, 1000),
-    sleep_s=1.0,
     blocking_rounds=2,
     wrk_duration_s=3,
-    wrk_connections=50,
-    wrk_threads=2,
     wrk_runs=1,
-    ws_clients=100,
     ws_messages=20,
-    ws_idle_levels=(1000, 5000),
-    settle_s=1.0,
     bridge_requests=1000,
     bridge_batches=3,
     bridge_rounds=1,
-    slowloris_sockets=1000,
     slowloris_seconds=6.0,
-    probe_rate=10.0,
     probe_timeout_s=3.0,
-    legacy=True,
     publish=False,
 )
+"""Every scenario at full size, each measured for a shorter time."""
 
 SMOKE = Profile(
     name="smoke",
