@@ -17,7 +17,6 @@ cannot share an environment with chapter 1's. Run: ``python bench/db_endpoint.py
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import shutil
@@ -27,9 +26,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 
-from aiotutorial.db import make_engine
 from aiotutorial.tests.postgres import TemporaryCluster, server_binaries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,17 +90,6 @@ def measure(url: str, seconds: int, connections: int, work: Path) -> float:
     return float(found[1])
 
 
-def create_database(cluster: TemporaryCluster, name: str) -> str:
-    async def create() -> None:
-        engine = make_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await engine.dispose()
-
-    asyncio.run(create())
-    return cluster.url(name)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per database")
@@ -129,7 +115,7 @@ def main() -> None:
             cluster.start()
             (work / "postgresql").mkdir()
             results["db.postgresql.rps"] = measure(
-                create_database(cluster, "bench"),
+                cluster.create_database("bench"),
                 options.seconds,
                 options.connections,
                 work / "postgresql",

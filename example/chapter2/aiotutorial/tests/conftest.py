@@ -7,7 +7,6 @@ sessions join that transaction through savepoints: their commits and rollbacks
 behave as usual, and the final rollback undoes them all.
 """
 
-import asyncio
 import os
 import re
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import pool, text
+from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiopyramid.testing import AppClient
@@ -69,16 +68,7 @@ def new_database(kind: str, factory: pytest.TempPathFactory, request: pytest.Fix
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{directory / 'test.sqlite'}"
     cluster: TemporaryCluster = request.getfixturevalue("postgres")
-    name = directory.name.replace("-", "_").lower()
-
-    async def create() -> None:
-        engine = make_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await engine.dispose()
-
-    asyncio.run(create())
-    return cluster.url(name)
+    return cluster.create_database(directory.name.replace("-", "_").lower())
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

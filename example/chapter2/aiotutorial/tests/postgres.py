@@ -8,6 +8,7 @@ tests end. PostgreSQL refuses to run as root, so as root it runs as the ``postgr
 user (which that package creates).
 """
 
+import asyncio
 import os
 import pwd
 import shutil
@@ -15,6 +16,10 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from sqlalchemy import text
+
+from aiotutorial.db import make_engine
 
 SUPERUSER = "aiotutorial"
 """The cluster's superuser, which the tests connect as (no password: trust)."""
@@ -87,3 +92,15 @@ class TemporaryCluster:
     def url(self, database: str) -> str:
         """The SQLAlchemy URL of ``database`` in this cluster, through asyncpg."""
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database ``name`` in this cluster and return its URL."""
+
+        async def create() -> None:
+            engine = make_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+            async with engine.connect() as connection:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            await engine.dispose()
+
+        asyncio.run(create())
+        return self.url(name)
