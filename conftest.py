@@ -1,7 +1,15 @@
 """pytest configuration shared by the whole repository.
 
 The rst files under ``docs/`` are collected by sybil, configured in
-``docs/_testing/parsers.py``: every block they show is executed or checked there.
+``testkit/sybil_config.py``: every block they show is executed or checked there.
+
+Each chapter's project is a distribution named ``aiotutorial``, so only one can be
+installed in an environment. A chapter's docs tests (``docs/tutorial/test_NAME*.py``
+and ``docs/tutorial/NAME/``) import or serve it, so they run where its project is
+installed (``nox -s chapters`` installs each in turn) and are left out elsewhere.
+The chapters' pages run everywhere: their commands make a virtualenv of their own,
+as a reader's do. The projects' directories are left out too: their tests run
+inside them, as a reader runs them.
 
 pytest offers every file of a directory it walks to this hook, also when only one
 test file of that directory was asked for. So a virtualenv without sybil, such as a
@@ -16,14 +24,17 @@ from typing import Any, NoReturn
 
 import pytest
 
+from testkit import chapters
+
 DOCS = Path(__file__).parent / "docs"
 
-# Chapter 2's project is a distribution named aiotutorial too, so it cannot be
-# installed beside chapter 1's: its tests and live tests run in a session of their
-# own (nox -s chapter2), which names these paths on the command line. pytest never
-# ignores a path it was given explicitly. Chapter 2's page is collected here: its
-# commands make their own virtualenv, as the reader's do.
-collect_ignore = ["example/chapter2", "docs/test_chapter2.py"]
+collect_ignore = ["example", chapters.PROJECT]
+collect_ignore_glob = [
+    pattern
+    for each in chapters.chapters()
+    if each != chapters.installed()
+    for pattern in (f"docs/tutorial/test_{each.name}*.py", f"docs/tutorial/{each.name}/*")
+]
 
 
 class RstWithoutSybil(pytest.File):
@@ -42,6 +53,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
         return None
     if find_spec("sybil") is None:
         return RstWithoutSybil.from_parent(parent, path=file_path)
-    from docs._testing.parsers import collect_rst
+    from testkit.sybil_config import collect_rst
 
     return collect_rst(file_path, parent)
+
+
+@pytest.fixture(scope="session")
+def tutorial_downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding what the site offers for download, made as the docs build
+    makes it: where a reader's work starts in the chapters (``.. console-start:``)."""
+    from testkit.downloads import write_downloads
+
+    directory = tmp_path_factory.mktemp("downloads")
+    write_downloads(directory)
+    return directory

@@ -1,22 +1,102 @@
-"""Developer and CI tasks: ``nox -s lint docs tests`` is the full check (see README)."""
+"""Developer and CI tasks. Plain ``nox`` runs what CI runs; README lists every session.
+
+The chapters come from ``example/chapters.toml``: a new chapter there gets its
+``chapters`` session, its JUnit report and CI's check of that report without any
+change here.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tomllib
+from pathlib import Path
+from typing import NamedTuple
 
 import nox
 
-PYTHONS = ["3.11", "3.12", "3.13"]
-CHAPTER1 = "example/chapter1"
-"""The tutorial's project, a distribution of its own beside the library."""
-CHAPTER2 = "example/chapter2"
-"""The project as chapter 2 leaves it: a snapshot, also named aiotutorial (see chapter2)."""
 
-nox.options.sessions = ["lint", "docs", "tests"]
+class Chapter(NamedTuple):
+    """What the sessions need to know of a chapter (testkit.chapters has the rest).
+
+    nox does not put this folder on ``sys.path``, so this file reads the chapters'
+    list itself; ``testkit/tests/test_chapters.py`` checks that both agree.
+    """
+
+    name: str
+    python: str
+    latest: bool
+
+    @property
+    def label(self) -> str:
+        """Its project's directory: the last chapter's is the top-level one."""
+        return "aiotutorial/" if self.latest else f"example/{self.name}/"
+
+
+def read_chapters() -> list[Chapter]:
+    with open("example/chapters.toml", "rb") as registry:
+        entries = tomllib.load(registry)["chapters"]
+    return [
+        Chapter(entry["name"], entry["python"], number == len(entries))
+        for number, entry in enumerate(entries, start=1)
+    ]
+
+
+CHAPTERS = read_chapters()
+LATEST = CHAPTERS[-1]
+
+PYTHONS = ["3.11", "3.12", "3.13"]
+REPORTS = Path(".nox-reports")
+"""Where every pytest session writes its JUnit report, which CI checks for skips."""
+
+CI_SESSIONS = ["lint", "docs", "tests", "chapters", "site", "bench_smoke"]
+"""What CI runs: plain ``nox`` runs the same (README shows it; a test checks)."""
+
+nox.options.sessions = CI_SESSIONS
 # Fresh environments in CI, reused ones on a developer's machine. Outside CI nox
 # skips a session whose Python is missing; with CI set it fails it instead.
 nox.options.reuse_venv = "no" if "CI" in os.environ else "yes"
+nox.options.error_on_missing_interpreters = "CI" in os.environ
+
+CHAPTER_RUNS = [
+    (python, each.name)
+    for each in CHAPTERS
+    for python in (PYTHONS if each.latest else [each.python])
+]
+"""Every chapter's project on its own Python; the last chapter's, the one readers
+end with, on every Python."""
+
+
+def report(name: str) -> str:
+    """The JUnit report path of the session (or run) called ``name``."""
+    return str(REPORTS / f"junit-{name}.xml")
+
+
+def junit_reports(sessions: list[str]) -> list[str]:
+    """The JUnit reports that running ``sessions`` must leave, for CI to check."""
+    expected = {
+        "tests": [report(f"tests-{python}") for python in PYTHONS],
+        "chapters": [
+            report(f"{name}-{python}-{kind}")
+            for python, name in CHAPTER_RUNS
+            for kind in ("project", "docs")
+        ],
+        "site": [report("site")],
+        "bench_smoke": [report("bench")],
+    }
+    return [path for session in sessions for path in expected.get(session, [])]
+
+
+def install_project(session: nox.Session, directory: str, extras: str = "") -> None:
+    """Install a chapter's project in editable mode, as a plain path on ``sys.path``.
+
+    The top-level ``aiotutorial/`` directory has no ``__init__.py``: with the repository
+    on ``sys.path`` (pytest's rootdir, ``python -m``) Python would import it as an
+    empty namespace package, ahead of setuptools' default editable finder. The
+    ``compat`` mode puts the project's directory on ``sys.path`` instead, where the
+    real package wins.
+    """
+    session.install("--config-settings", "editable_mode=compat", "-e", f"{directory}{extras}")
 
 
 @nox.session(python=PYTHONS[0])
@@ -29,59 +109,84 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def docs(session: nox.Session) -> None:
+    """Build the site into docs/_build/html, failing on any warning."""
     # A full rebuild every time: an incremental one would not repeat the
     # warnings of unchanged pages, and -W would pass where a clean build fails.
     shutil.rmtree("docs/_build/html", ignore_errors=True)
     session.install(".[docs]")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
-    )
+        "python", "-m", "sphinx", "-W", "--keep-going", "-n", "-b", "html",
+        "docs", "docs/_build/html",
+    )  # fmt: skip
     session.log("HTML written to docs/_build/html/index.html")
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test,docs]", "-e", CHAPTER1)
+    """The library's tests and the docs' pages other than the chapters, beside the
+    last chapter's project; fails below the library's coverage floor."""
+    session.install("-e", ".[test,docs]")
+    install_project(session, LATEST.label)
     session.run(
         "pytest",
-        "--cov=aiotutorial",
-        "--cov-report=term-missing",
-        "--cov-fail-under=100",
-        f"--junitxml=.nox-reports/junit-{session.python}.xml",
+        "--ignore=docs/tutorial",
+        "--ignore=docs/test_site.py",
+        "--cov=aiopyramid",
+        "--cov-report=term-missing:skip-covered",
+        f"--junitxml={report(f'tests-{session.python}')}",
         *session.posargs,
     )
 
 
-@nox.session(python=PYTHONS)
-def chapter2(session: nox.Session) -> None:
-    """Chapter 2's project, its page and its live tests, beside PostgreSQL.
-
-    Its distribution is named aiotutorial like chapter 1's, so the two cannot share
-    an environment: the ``tests`` session leaves these paths out (see conftest.py).
-    The chapter's page is tested by the ``tests`` session: its commands build their
-    own virtualenv, as a reader's would.
-    """
-    session.install("-e", ".[test,docs]", "-e", f"{CHAPTER2}[test]")
+@nox.session
+@nox.parametrize(
+    "python,chapter", CHAPTER_RUNS, ids=[f"{name}-{python}" for python, name in CHAPTER_RUNS]
+)
+def chapters(session: nox.Session, chapter: str) -> None:
+    """One chapter: its project's own tests, run as a reader runs them (beside a
+    throwaway PostgreSQL server, fully covered), then its page and its docs tests."""
+    (this,) = (each for each in CHAPTERS if each.name == chapter)
+    session.install("-e", ".[test,docs]")
+    install_project(session, this.label, "[test]")
+    run = f"{chapter}-{session.python}"
+    session.run(
+        "python", "-m", "testkit.postgres", "--directory", this.label,
+        "python", "-m", "pytest", "-p", "no:cacheprovider",
+        # The repository's coverage settings: greenlet support, branches.
+        "--cov=aiotutorial", f"--cov-config={Path.cwd() / 'pyproject.toml'}",
+        "--cov-report=term-missing",
+        "--cov-fail-under=100", f"--junitxml={Path.cwd() / report(f'{run}-project')}",
+        *session.posargs,
+    )  # fmt: skip
     session.run(
         "pytest",
-        CHAPTER2,
-        "docs/test_chapter2.py",
-        "--cov=aiotutorial",
-        "--cov-report=term-missing",
-        "--cov-fail-under=100",
-        f"--junitxml=.nox-reports/junit-chapter2-{session.python}.xml",
+        f"docs/tutorial/{chapter}.rst",
+        *(str(path) for path in sorted(Path("docs/tutorial").glob(f"test_{chapter}*.py"))),
+        f"--junitxml={report(f'{run}-docs')}",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHONS[1])
+def site(session: nox.Session) -> None:
+    """The built site as a reader meets it: the Read the Docs build, its downloads."""
+    session.install("-e", ".[test,docs]")
+    session.run("pytest", "docs/test_site.py", f"--junitxml={report('site')}", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
 def serve(session: nox.Session) -> None:
-    session.install("-e", ".", "-e", CHAPTER1)
-    session.run("pserve", "--reload", f"{CHAPTER1}/development.ini", *session.posargs)
+    """Serve the tutorial's project (the last chapter's) and restart on changes."""
+    session.install("-e", ".")
+    install_project(session, LATEST.label)
+    with session.chdir(LATEST.label):
+        session.run("alembic", "-c", "development.ini", "upgrade", "head")
+        session.run("pserve", "--reload", "development.ini", *session.posargs)
 
 
 def _bench(session: nox.Session, *mode: str) -> None:
-    session.install("-e", ".", "-e", CHAPTER1, "-r", "bench/requirements.txt")
+    session.install("-e", ".[test]", "-r", "bench/requirements.txt")
+    install_project(session, CHAPTERS[0].label)
     # The results file records the command that made it, as typed.
     typed = ["nox", "-s", session.name, *(["--", *session.posargs] if session.posargs else [])]
     command = " ".join(typed)
@@ -93,7 +198,7 @@ def bench(session: nox.Session) -> None:
     """Real servers side by side (see docs/performance.rst); -- --quick or -- --smoke: shorter.
 
     A full run (under 10 minutes) also rewrites docs/performance/, the page's data.
-    Chapter 2's database endpoint follows in its own session (see bench_db).
+    The database endpoint follows in its own session (see bench_db).
     """
     _bench(session)
     quick = "--quick" in session.posargs or "--smoke" in session.posargs
@@ -102,23 +207,27 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def bench_db(session: nox.Session) -> None:
-    """Chapter 2's database-backed endpoint on SQLite and PostgreSQL, side by side.
+    """The database-backed endpoint on SQLite and PostgreSQL, side by side.
 
-    Chapter 2's project cannot share the bench session's environment with chapter
-    1's (both are named aiotutorial), hence a session of its own; .bench/db.json.
+    It needs the project of the chapter that adds the JSON API, which cannot share
+    the bench session's environment (both are named aiotutorial); .bench/db.json.
     """
-    session.install("-e", ".[test]", "-e", f"{CHAPTER2}[test]")
-    session.run("python", "bench/db_endpoint.py", *session.posargs)
+    session.install("-e", ".[test]")
+    install_project(session, CHAPTERS[1].label)
+    session.run("python", "-m", "bench.db_endpoint", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
 def soak(session: nox.Session) -> None:
     """Mixed load at one worker, 5 minutes (-- --seconds N): errors and memory, .bench/soak.json."""
-    session.install("-e", ".", "-e", CHAPTER1, "websockets")
+    session.install("-e", ".", "websockets")
+    install_project(session, CHAPTERS[0].label)
     session.run("python", "-m", "bench.soak", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
 def bench_smoke(session: nox.Session) -> None:
-    """The benchmarks in 30 seconds, for CI: every scenario still runs and writes every key."""
+    """The benchmarks' own tests, then every scenario in 30 seconds (for CI): each still
+    runs and writes every key; no speed is judged."""
     _bench(session, "--smoke")
+    session.run("pytest", "bench", f"--junitxml={report('bench')}")

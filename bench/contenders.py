@@ -2,7 +2,7 @@
 
 Each :class:`Contender` is one server with ONE worker process, listening on a
 loopback port chosen at start. :func:`serve` starts it with
-:class:`tests.support.server.ServerProcess` (its own process group, readiness
+:class:`testkit.server.ServerProcess` (its own process group, readiness
 polled, stopped by PID) and yields a :class:`Running` server.
 
 Pyramid contenders all serve the tutorial's home page: the tutorial's own app on
@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.apps import A2WSGI_THREADS
 from bench.legacy import LegacyUnavailable, prepare_legacy_server
 from bench.profiles import REPO_ROOT, TUTORIAL_INI
-from tests.support.server import ServerProcess, free_port
+from testkit.server import ServerProcess, free_port
 
 AIOPYRAMID_WORKER = "aiopyramid.gunicorn.worker.AsyncGunicornWorker"
 GTHREAD_THREADS = 8

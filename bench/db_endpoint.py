@@ -31,8 +31,8 @@ from aiotutorial.tests.postgres import TemporaryCluster, server_binaries
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.projects import git_files  # noqa: E402
-from tests.support.server import ServerProcess, free_port  # noqa: E402
+from testkit.projects import git_files  # noqa: E402
+from testkit.server import ServerProcess, free_port  # noqa: E402
 
 PROJECT = ROOT / "example" / "chapter2"
 OUTPUT = ROOT / ".bench" / "db.json"

@@ -10,12 +10,12 @@ still runs and writes every key, not to measure anything).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from testkit.chapters import ROOT as REPO_ROOT
+from testkit.chapters import chapter
 
-TUTORIAL_PROJECT = REPO_ROOT / "example" / "chapter1"
-"""The tutorial's project (chapter 1): the real app every scenario serves."""
+TUTORIAL_PROJECT = chapter("chapter1").directory
+"""The tutorial's project as chapter 1 leaves it: the real app every scenario serves."""
 TUTORIAL_INI = TUTORIAL_PROJECT / "development.ini"
 
 RESULTS_DIR = REPO_ROOT / ".bench"

@@ -30,11 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.load import Abandon, HttpCall, Tally, WebsocketChat, drive
-from tests.support.server import ServerProcess, free_port
+from testkit.chapters import chapter
+from testkit.load import Abandon, HttpCall, Tally, WebsocketChat, drive
+from testkit.server import ServerProcess, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-INI = REPO_ROOT / "example" / "chapter1" / "production.ini"
+INI = chapter("chapter1").directory / "production.ini"
 """The tutorial app's settings (gunicorn --paste ignores its [server:main])."""
 WORKER_CLASS = "aiopyramid.gunicorn.worker.AsyncGunicornWorker"
 DEFAULT_OUTPUT = REPO_ROOT / ".bench" / "soak.json"

@@ -1,1 +1,1 @@
-"""The Sphinx sources of the tutorial; a package so that tests import docs._testing."""
+"""The Sphinx sources of the tutorial: a package, so that tests import its examples."""

@@ -1,25 +1,23 @@
 """Sphinx configuration for the Aiopyramid tutorial.
 
-The build must pass ``sphinx-build -W --keep-going -n`` without network access:
-every cross-reference resolves, against this project or against the intersphinx
+Build it from the repository's top directory, where the site's own extensions
+(``docs._ext``) and the chapters' sources (``testkit``) are importable, with the
+library and the docs extra installed::
+
+    python -m sphinx -W --keep-going -n -b html docs docs/_build/html
+
+(``nox -s docs`` does that.) The build must pass without network access: every
+cross-reference resolves, against this project or against the intersphinx
 inventories cached in ``_inventories/`` (see ``_inventories/refresh.py``).
 """
 
 from __future__ import annotations
 
-import sys
-import tomllib
-from pathlib import Path
+import os
 
-DOCS = Path(__file__).resolve().parent
-ROOT = DOCS.parent
+from testkit.downloads import library_version
 
-# autodoc and viewcode import the packages; make the checkout importable even
-# when the distribution is not installed (``nox -s docs`` installs it anyway).
-sys.path.insert(0, str(ROOT))
-
-with (ROOT / "pyproject.toml").open("rb") as _pyproject:
-    release = tomllib.load(_pyproject)["project"]["version"]
+release = library_version()
 version = ".".join(release.split(".")[:2])
 
 # -- Project -----------------------------------------------------------------
@@ -30,6 +28,10 @@ copyright = f"2026, {author}"
 html_title = "Aiopyramid tutorial"
 
 extensions = [
+    # The site's own: downloads and chapter changes, and a mark under every block
+    # that says how it is checked.
+    "docs._ext.tutorial",
+    "docs._ext.verified",
     "sphinx.ext.autodoc",
     "sphinx.ext.graphviz",
     "sphinx.ext.intersphinx",
@@ -40,7 +42,7 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_inventories"]
+exclude_patterns = ["_build", "_inventories", "_ext"]
 
 # Every reference must resolve: a broken one fails the ``-W -n`` build.
 nitpicky = True
@@ -66,6 +68,15 @@ nitpick_ignore: list[tuple[str, str]] = [
 
 # Furo: light and dark mode and full-text search out of the box.
 html_theme = "furo"
+html_static_path = ["_static"]
+
+# -- The tutorial's source ----------------------------------------------------
+
+# Where readers get the whole source (every chapter's project included): on Read
+# the Docs, the repository the site is built from. Elsewhere, set the variable.
+tutorial_source_repository = os.environ.get(
+    "TUTORIAL_SOURCE_REPOSITORY", os.environ.get("READTHEDOCS_GIT_CLONE_URL", "")
+)
 
 # -- Cross-project links (offline) --------------------------------------------
 

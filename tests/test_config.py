@@ -20,7 +20,7 @@ from aiopyramid.config import (
 )
 from aiopyramid.exceptions import ScopeError
 from aiopyramid.testing import AppClient, call_view
-from tests.support.asgi import asgi_get
+from testkit.asgi import asgi_get
 
 
 async def request_only(request):

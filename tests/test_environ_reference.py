@@ -35,9 +35,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from testkit.raw import raw_http, status_of
+from testkit.server import ServerProcess
 from tests.live_app import launch
-from tests.support.raw import raw_http, status_of
-from tests.support.server import ServerProcess
 
 APP = "tests.live_app.environ_app:app"
 PREFIX = "/mount"

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.aio import coverage_paused, poll_json, run
+from testkit.load import Abandon, HttpCall, Tally, WebsocketChat, drive
+from testkit.server import ServerProcess, free_port, wait_until
 from tests.live_app import INI_PATH, ini_settings, launch
-from tests.support.aio import coverage_paused, poll_json, run
-from tests.support.load import Abandon, HttpCall, Tally, WebsocketChat, drive
-from tests.support.server import ServerProcess, free_port, wait_until
 
 MAX_BODY_SIZE = int(ini_settings()["aiopyramid.max_body_size"])
 TIMEOUT = 30.0

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from testkit.raw import raw_http, read_head, status_of
+from testkit.server import ServerProcess
 from tests.live_app import ini_settings, launch
-from tests.support.raw import raw_http, read_head, status_of
-from tests.support.server import ServerProcess
 
 MAX_BODY_SIZE = int(ini_settings()["aiopyramid.max_body_size"])
 TIMEOUT = 15.0

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.aio import concurrent_gets, coverage_paused, poll_json, run
+from testkit.raw import raw_http
+from testkit.server import ServerProcess
 from tests.live_app import ini_settings, launch
-from tests.support.aio import concurrent_gets, coverage_paused, poll_json, run
-from tests.support.raw import raw_http
-from tests.support.server import ServerProcess
 
 MAX_BODY_SIZE = int(ini_settings()["aiopyramid.max_body_size"])
 CONCURRENCY = 200

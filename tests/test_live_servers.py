@@ -16,9 +16,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from testkit.aio import poll_json, run
+from testkit.server import ServerProcess
 from tests.live_app import ini_settings, launch
-from tests.support.aio import poll_json, run
-from tests.support.server import ServerProcess
 
 GRACEFUL_TIMEOUT = float(ini_settings("server:main")["graceful_timeout"])
 IN_FLIGHT = 5

@@ -14,10 +14,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from testkit.aio import coverage_paused, poll_json, run
+from testkit.raw import raw_http, status_of
+from testkit.server import ServerProcess
 from tests.live_app import ini_settings, launch
-from tests.support.aio import coverage_paused, poll_json, run
-from tests.support.raw import raw_http, status_of
-from tests.support.server import ServerProcess
 
 SETTINGS = ini_settings()
 MAX_MESSAGE_SIZE = int(SETTINGS["aiopyramid.websocket.max_message_size"])

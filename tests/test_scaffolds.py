@@ -21,7 +21,7 @@ from aiopyramid.scaffolds import (
     main,
     render,
 )
-from tests.support.projects import chapter1_differences, tree
+from testkit.projects import chapter1_differences, tree
 
 BAD_NAMES = {
     "1abc": "it must start with a lowercase letter, not '1'",

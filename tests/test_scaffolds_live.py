@@ -8,67 +8,18 @@ extras and run their own tests there. The starter is also served with ``pserve``
 Installing needs PyPI (or pip's cache) for Pyramid and the other dependencies.
 """
 
-import os
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.projects import chapter1_differences, copy_sources, tree
-from tests.support.server import ServerProcess, free_port
+from testkit.projects import chapter1_differences, copy_sources, tree
+from testkit.server import ServerProcess, free_port
+from testkit.venv import INSTALL_TIMEOUT, Venv
 
 PROJECTS = {"aiotutorial": "aio_websocket", "hello_async": "aio_starter"}
 """The projects generated, by name, with their templates."""
-INSTALL_TIMEOUT = 900
-"""Seconds pip may take to install; generous for a cold cache on a slow CI runner."""
-
-
-@dataclass
-class Venv:
-    """A virtualenv made with ``python -m venv``, and commands run inside it."""
-
-    path: Path
-
-    @property
-    def bin(self) -> Path:
-        return self.path / "bin"
-
-    def environment(self) -> dict[str, str]:
-        """This process's environment, minus its virtualenv, coverage and Python path."""
-        own_bin = str(Path(sys.executable).parent)
-        dropped = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS"}
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if name not in dropped and not name.startswith("COV_CORE_")
-        }
-        path = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry != own_bin]
-        env["PATH"] = os.pathsep.join([str(self.bin), *path])
-        env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1", PIP_PROGRESS_BAR="off")
-        return env
-
-    def run(
-        self, *args: str, cwd: Path, timeout: float = 300, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a command of the virtualenv (``args[0]`` is looked up in its ``bin``)."""
-        done = subprocess.run(
-            [str(self.bin / args[0]), *args[1:]],
-            cwd=cwd,
-            env=self.environment(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and done.returncode:
-            raise AssertionError(
-                f"{' '.join(args)} exited with {done.returncode} in {cwd}:\n"
-                f"{done.stdout}\n{done.stderr}"
-            )
-        return done
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +27,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     """A fresh virtualenv with this repository's aiopyramid installed, not editable."""
     base = tmp_path_factory.mktemp("scaffold-venv")
     copy_sources(base / "aiopyramid")
-    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=120)
-    venv = Venv(base / "venv")
+    venv = Venv.create(base / "venv")
     venv.run("python", "-m", "pip", "install", "./aiopyramid", cwd=base, timeout=INSTALL_TIMEOUT)
     return venv
 

@@ -10,7 +10,7 @@ from pyramid.threadlocal import get_current_registry, get_current_request, manag
 import aiopyramid  # noqa: F401  (importing it makes the request stack context-local)
 from aiopyramid.asgi import ASGIApplication
 from aiopyramid.threadlocal import ContextLocalManager
-from tests.support.asgi import asgi_get
+from testkit.asgi import asgi_get
 
 
 async def coroutine_view(request):

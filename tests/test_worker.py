@@ -11,8 +11,8 @@ from gunicorn import glogging
 from gunicorn.config import Config
 
 from aiopyramid.gunicorn.worker import AsyncGunicornWorker
+from testkit.server import free_port, wait_until
 from tests.live_app import launch
-from tests.support.server import free_port, wait_until
 
 
 @pytest.fixture

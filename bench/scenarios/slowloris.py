@@ -26,7 +26,7 @@ from bench.clients import HOST, Reply, get, percentile
 from bench.contenders import executable
 from bench.results import skipped
 from bench.scenarios import Context, Unavailable
-from tests.support.server import stop_group, wait_until
+from testkit.server import stop_group, wait_until
 
 CONTENDERS = {
     "aiopyramid": ("aiopyramid", "/?sleep=0"),

@@ -1,8 +1,10 @@
 """The deployment guide's promises about ``production.ini``, checked against a live server.
 
-The server is started with the command the ini file's header gives (the guide
-shows that header), on a copy of the file that differs only in its port. What is
-expected is read from the ini file, never repeated here.
+The tutorial's project (the last chapter's) is migrated and started with the
+commands the ini file's header gives (the guide shows that header), on a copy of
+the file that differs only in its port and its database, which is a new one in a
+throwaway PostgreSQL server. What is expected is read from the ini file, never
+repeated here.
 """
 
 import asyncio
@@ -10,7 +12,9 @@ import configparser
 import os
 import re
 import shlex
+import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +24,13 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from docs._testing.project import ROOT
-from tests.support.raw import raw_http, read_head, status_of
-from tests.support.server import ServerProcess, free_port, wait_until
+from testkit.availability import unavailable
+from testkit.chapters import latest
+from testkit.postgres import TemporaryCluster, server_binaries
+from testkit.raw import raw_http, read_head, status_of
+from testkit.server import ServerProcess, free_port, wait_until
 
-INI = ROOT / "example" / "chapter1" / "production.ini"
+INI = latest().directory / "production.ini"
 PARSER = configparser.ConfigParser(interpolation=None)
 PARSER.read(INI)
 APP, SERVER = PARSER["app:main"], PARSER["server:main"]
@@ -34,25 +40,44 @@ MAX_MESSAGE = int(APP["aiopyramid.websocket.max_message_size"])
 TIMEOUT = 15.0
 
 
-def start_command() -> list[str]:
-    """The command in the ini file's header: ``# Start both with:  COMMAND``."""
-    (command,) = re.findall(r"(?m)^# Start both with:\s+(.+)$", INI.read_text())
+def header_command(purpose: str) -> list[str]:
+    """A command of the ini file's header: ``# PURPOSE:  COMMAND``."""
+    (command,) = re.findall(rf"(?m)^# {re.escape(purpose)}:\s+(.+)$", INI.read_text())
     return shlex.split(command)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """``pserve production.ini``, run as the header says, on a free port."""
-    argv = start_command()
-    assert argv[-1] == INI.name
+def database() -> Iterator[str]:
+    """A new database in a throwaway PostgreSQL server, as production.ini expects."""
+    binaries = server_binaries()
+    if binaries is None:
+        unavailable(
+            "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
+        )
+    with TemporaryCluster(binaries) as cluster:
+        yield cluster.create_database("production")
+
+
+@pytest.fixture(scope="module")
+def server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """``pserve production.ini``, migrated and run as the header says, on a free port."""
+    migrate, start = (
+        header_command("Create or upgrade the database's tables"),
+        header_command("Start both with"),
+    )
+    assert migrate[-3:] == [INI.name, "upgrade", "head"] and start[-1] == INI.name
     work = tmp_path_factory.mktemp("production")
     port = free_port()
-    text, count = re.subn(r"(?m)^port = \d+$", f"port = {port}", INI.read_text())
-    assert count == 1
+    text, ports = re.subn(r"(?m)^port = \d+$", f"port = {port}", INI.read_text())
+    text, urls = re.subn(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {database}", text)
+    assert (ports, urls) == (1, 1)
     (work / INI.name).write_text(text)
+    shutil.copytree(INI.parent / "alembic", work / "alembic")
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-    with ServerProcess(argv, port=port, log_path=work / "server.log", cwd=work, env=env) as server:
+    done = subprocess.run(migrate, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with ServerProcess(start, port=port, log_path=work / "server.log", cwd=work, env=env) as server:
         yield server
 
 

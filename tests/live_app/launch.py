@@ -1,4 +1,4 @@
-"""Commands that serve the live test app, each as a :class:`~tests.support.server.ServerProcess`.
+"""Commands that serve the live test app, each as a :class:`~testkit.server.ServerProcess`.
 
 The executables come from the running interpreter's environment (the nox session's
 virtualenv in CI), so the servers run the same Python and the same aiopyramid as
@@ -12,8 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from testkit.server import ServerProcess, free_port
 from tests.live_app import INI_PATH
-from tests.support.server import ServerProcess, free_port
 
 REPO_ROOT = INI_PATH.parents[2]
 WORKER_CLASS = "aiopyramid.gunicorn.worker.AsyncGunicornWorker"

@@ -15,7 +15,7 @@ or from a pytest fixture, with ``yield`` inside the ``with`` block so the server
 stops even when the test fails.
 
 The functions below it serve servers started some other way too, such as the docs'
-bash session (``docs/_testing/console.py``), which starts the reader's commands as
+bash session (``testkit/console.py``), which starts the reader's commands as
 background jobs: :func:`wait_until_answers` waits for one, and :func:`stop_group`
 stops a job's whole process group, Ctrl-C first. Everything here is bounded in time.
 """

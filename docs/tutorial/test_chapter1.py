@@ -1,6 +1,6 @@
 """Chapter 1's promises, checked against live servers from outside.
 
-sybil replays the chapter's own blocks (see ``docs/_testing/parsers.py``); these tests
+sybil replays the chapter's own blocks (see ``testkit/sybil_config.py``); these tests
 check what its prose claims. The server is started with the command the chapter
 gives the reader, read from the chapter, on a copy of the ini file that differs only
 in its port, so that the tests can use a free one. Expected texts are read from the
@@ -26,14 +26,14 @@ import pytest
 from websockets.exceptions import InvalidHandshake
 from websockets.sync.client import connect
 
-from docs._testing.browser import chromium, shown_lines
-from docs._testing.console import parse_transcript
-from docs._testing.project import ROOT
-from docs._testing.rst import CodeBlock, marked_blocks
-from tests.support.server import ServerProcess, free_port
+from testkit.browser import chromium, shown_lines
+from testkit.chapters import ROOT, chapter
+from testkit.console import parse_transcript
+from testkit.rst import CodeBlock, marked_blocks
+from testkit.server import ServerProcess, free_port
 
-CHAPTER = Path(__file__).parent / "tutorial" / "chapter1.rst"
-PROJECT = ROOT / "example" / "chapter1"
+CHAPTER = chapter("chapter1").page
+PROJECT = chapter("chapter1").directory
 """The chapter's project: what ``aiopyramid-init aio_websocket aiotutorial`` generates."""
 INI = PROJECT / "development.ini"
 

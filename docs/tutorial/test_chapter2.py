@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,18 +20,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from aiotutorial.db import make_engine
-from aiotutorial.tests.postgres import TemporaryCluster, server_binaries
-from docs._testing.console import parse_transcript
-from docs._testing.project import ROOT
-from docs._testing.rst import marked_blocks
-from tests.support.projects import git_files
-from tests.support.server import ServerProcess, free_port
+from testkit.availability import unavailable
+from testkit.chapters import chapter, read_project, state
+from testkit.console import parse_transcript
+from testkit.postgres import TemporaryCluster, server_binaries
+from testkit.rst import marked_blocks
+from testkit.server import ServerProcess, free_port
 
-PROJECT = ROOT / "example" / "chapter2"
-CHAPTER = Path(__file__).parent / "tutorial" / "chapter2.rst"
+PROJECT = chapter("chapter2").directory
+CHAPTER = chapter("chapter2").page
 WRITERS = 50
 
 
@@ -49,53 +48,60 @@ def our_environment() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[TemporaryCluster]:
     binaries = server_binaries()
-    if binaries is None:  # pragma: no cover (only where PostgreSQL is not installed)
-        pytest.fail("PostgreSQL's initdb and pg_ctl were not found (apt-get install postgresql)")
-    cluster = TemporaryCluster(binaries)
-    try:
-        cluster.start()
+    if binaries is None:
+        unavailable(
+            "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
+        )
+    with TemporaryCluster(binaries) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
-def run_sql(url: str, statement: str) -> list[tuple[object, ...]]:
-    """Run one SQL statement (outside a transaction) and return its rows."""
+class Database:
+    """A new database for one test, on SQLite or in the throwaway PostgreSQL server."""
 
-    async def run() -> list[tuple[object, ...]]:
-        engine = make_engine(url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            result = await connection.execute(text(statement))
-            rows = [tuple(row) for row in result] if result.returns_rows else []
-        await engine.dispose()
-        return rows
+    def __init__(self, url: str, cluster: TemporaryCluster | None = None) -> None:
+        self.url, self.cluster = url, cluster
 
-    return asyncio.run(run())
+    def count(self, table: str) -> int:
+        """How many rows ``table`` holds."""
+        statement = f"SELECT count(*) FROM {table}"
+        if self.cluster is None:
+            with sqlite3.connect(self.url.split("///", 1)[1]) as connection:
+                (count,) = connection.execute(statement).fetchone()
+            return int(count)
+        return int(self.cluster.sql(statement, database=self.url.rsplit("/", 1)[1]))
+
+    def connections(self) -> int:
+        """How many connections to this PostgreSQL database are open."""
+        assert self.cluster is not None
+        name = self.url.rsplit("/", 1)[1]
+        return int(
+            self.cluster.sql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'")
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'live.sqlite'}"
+        return Database(f"sqlite+aiosqlite:///{tmp_path / 'live.sqlite'}")
     cluster: TemporaryCluster = request.getfixturevalue("postgres")
     name = f"live_{tmp_path.name.lower().replace('-', '_')}"
-    run_sql(cluster.url("postgres"), f'CREATE DATABASE "{name}"')
-    return cluster.url(name)
+    return Database(cluster.create_database(name), cluster)
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+def server(database: Database, tmp_path: Path) -> Iterator[ServerProcess]:
     """Chapter 2's project, migrated and served by the chapter's command on a free port."""
     project = tmp_path / "project"
-    for name in git_files(PROJECT):
+    for name, content in read_project(PROJECT).items():
         (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_bytes((PROJECT / name).read_bytes())
+        (project / name).write_bytes(content)
     port = free_port()
     ini = project / "development.ini"
     settings = ini.read_text()
     settings, ports = re.subn(r"(?m)^port = \d+$", f"port = {port}", settings)
     settings, urls = re.subn(
-        r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {database_url}", settings
+        r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {database.url}", settings
     )
     assert (ports, urls) == (1, 1), "development.ini should have one port and one URL"
     ini.write_text(settings)
@@ -148,7 +154,7 @@ def all_messages(base: str) -> list[dict[str, object]]:
 
 
 def test_fifty_parallel_writers_lose_and_duplicate_nothing(
-    server: ServerProcess, database_url: str
+    server: ServerProcess, database: Database
 ) -> None:
     responses = asyncio.run(post_concurrently(server.base_url, WRITERS))
     assert [response.status_code for response in responses] == [201] * WRITERS, server.log_tail()
@@ -159,25 +165,21 @@ def test_fifty_parallel_writers_lose_and_duplicate_nothing(
         f"message {number}" for number in range(WRITERS)
     )
     assert {message["id"] for message in listed} == ids
-    assert run_sql(database_url, "SELECT count(*) FROM messages") == [(WRITERS,)]
+    assert database.count("messages") == WRITERS
 
 
 def test_stopping_the_server_closes_its_database_connections(
-    server: ServerProcess, database_url: str
+    server: ServerProcess, database: Database
 ) -> None:
     assert httpx.get(server.url("/api/channels")).status_code == 200
+    if database.cluster is not None:
+        assert database.connections() >= 1
     assert server.stop() == 0
     assert "closed the database connections" in server.log_text()
-    if database_url.startswith("postgresql"):
-        database = database_url.rsplit("/", 1)[1]
-        left = run_sql(
-            database_url.replace(f"/{database}", "/postgres"),
-            f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'",
-        )
-        assert left == [(0,)]
+    if database.cluster is not None:
+        assert database.connections() == 0
 
 
 @pytest.mark.parametrize("name", ["aiotutorial/views.py", "aiotutorial/templates/home.jinja2"])
 def test_what_chapter_2_does_not_change_is_chapter_1s(name: str) -> None:
-    chapter1 = ROOT / "example" / "chapter1"
-    assert (PROJECT / name).read_text() == (chapter1 / name).read_text()
+    assert state("chapter2")[name] == state("chapter1")[name]

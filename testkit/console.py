@@ -4,7 +4,7 @@ A block is a transcript: lines starting with ``$ `` are commands, the lines unde
 command are the output the docs promise for it. :class:`BashSession` runs every command
 exactly as written in one long-lived bash process, so ``source .venv/bin/activate`` or
 ``cd`` carry over to later blocks as they would in a reader's terminal. It works in a
-fresh copy of the project (see :mod:`docs._testing.project`), never in the repository.
+fresh copy of the project (see :mod:`testkit.projects`), never in the repository.
 
 Shown output is compared with real output after :func:`normalize` (timestamps, PIDs,
 versions, durations) and with doctest's ``...`` wildcard (:func:`output_matches`).
@@ -12,7 +12,6 @@ versions, durations) and with doctest's ``...`` wildcard (:func:`output_matches`
 
 import doctest
 import math
-import os
 import queue
 import re
 import secrets
@@ -25,7 +24,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.server import (
+from testkit.server import (
     PortInUse,
     ServerStartError,
     group_members,
@@ -33,6 +32,7 @@ from tests.support.server import (
     stop_group,
     wait_until_answers,
 )
+from testkit.venv import clean_environment
 
 PROMPT = "$ "
 
@@ -103,23 +103,8 @@ def reader_environment(bin_dir: Path) -> dict[str, str]:
     """
     bin_dir.mkdir(parents=True, exist_ok=True)
     (bin_dir / "python3").symlink_to(sys._base_executable)  # type: ignore[attr-defined]
-    own_bin = str(Path(sys.prefix) / "bin")
-    dropped = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS"}
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in dropped and not name.startswith("COV_CORE_")
-    }
-    path = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry != own_bin]
-    env["PATH"] = os.pathsep.join([str(bin_dir), *path])
-    env.update(
-        PYTHONUNBUFFERED="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_INPUT="1",
-        COLUMNS="80",
-        NO_COLOR="1",
-        TERM="dumb",
-    )
+    env = clean_environment(bin_dir)
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="80", NO_COLOR="1", TERM="dumb")
     return env
 
 

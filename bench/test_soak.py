@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.projects import ROOT
+from testkit.chapters import ROOT
 
 KEYS = {"requests", "errors", "rss_start_mb", "rss_end_mb"}
 

@@ -1,5 +1,10 @@
 """The sybil configuration of the docs: sybil's own parsers, plus ours for what it can't run.
 
+A document's commands run in one bash session (:func:`console_session`); an rst
+comment ``.. console-start: downloads`` anywhere in it makes that session start in
+a directory holding the site's downloads (the pytest fixture ``tutorial_downloads``)
+rather than in a copy of the tutorial's source.
+
 - Python ``code-block``s, ``invisible-code-block``s and doctests: sybil's parsers.
 - ``.. skip:``: sybil's, but a skip must say why (:class:`ReasonedSkipParser`).
 - ``code-block:: console``: replayed in one bash session per document
@@ -10,7 +15,8 @@
 - ``code-block:: text`` marked ``.. page-output: URL``: compared with what headless
   Chromium shows at URL (:func:`check_page`).
 - ``code-block:: text`` marked ``.. project-tree:``: compared with the repository's
-  files, with ``.. project-tree: DIRECTORY/`` with one of its directories' files, or
+  files, with ``.. project-tree: DIRECTORY/`` with one of its directories' files,
+  with ``.. project-tree: chapterN`` with chapter N's project, or
   with ``.. project-tree: TEMPLATE`` with the files that ``aiopyramid-init
   TEMPLATE NAME`` generates, NAME being the listing's top directory
   (:func:`check_project_tree`).
@@ -20,6 +26,7 @@ example has run, also when one failed (:func:`close_console`).
 """
 
 import difflib
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,18 +37,19 @@ from typing import Any
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 
-from docs._testing.availability import unavailable
-from docs._testing.browser import page_lines
-from docs._testing.console import (
+from testkit.availability import unavailable
+from testkit.browser import page_lines
+from testkit.chapters import chapters, state
+from testkit.console import (
     BashSession,
     normalize,
     output_matches,
     parse_transcript,
     reader_environment,
 )
-from docs._testing.project import ROOT, check_tree, compare_tree, copy_project, generated_files
-from docs._testing.rst import CodeBlock, code_blocks
-from tests.support.server import PortInUse
+from testkit.projects import ROOT, check_tree, compare_tree, copy_sources, generated_files
+from testkit.rst import CodeBlock, code_blocks
+from testkit.server import PortInUse
 
 SESSION = "_console_session"
 """Key of the document's :class:`BashSession` in the sybil namespace."""
@@ -79,20 +87,43 @@ class BlockParser:
                 yield Region(block.start, block.end, block, self.evaluate)
 
 
-def console_session(namespace: dict[str, Any]) -> BashSession:
+START = re.compile(r"(?m)^\.\. console-start:[ \t]*(?P<start>\S+)[ \t]*$")
+"""Where a document's bash session starts: ``source`` (the default) or ``downloads``."""
+
+
+def console_start(document: Document) -> str:
+    """The document's ``.. console-start:`` marker, or ``source`` without one."""
+    found = {match["start"] for match in START.finditer(document.text)}
+    if len(found) > 1 or not found <= {"source", "downloads"}:
+        raise ValueError(
+            f"{document.path}: one `.. console-start: source` or `downloads` at most, "
+            f"not {sorted(found)}"
+        )
+    return found.pop() if found else "source"
+
+
+def console_session(example: Example) -> BashSession:
     """The document's bash session, started on first use where a reader starts.
 
-    That is the top directory of a fresh copy of the tutorial's source, alone in a
-    work directory of its own: a reader who ``cd ..`` out of it, to create a
-    project beside it, finds nothing else there.
+    With ``.. console-start: downloads`` that is a work directory holding only what
+    the site offers for download (the library's wheel, every chapter's archive and
+    change), as a reader who downloaded them has it. Otherwise it is the top
+    directory of a fresh copy of the tutorial's source, alone in a work directory
+    of its own: a reader who ``cd ..`` out of it finds nothing else there.
     """
+    namespace = example.namespace
     if SESSION not in namespace:
         base = Path(tempfile.mkdtemp(prefix="docs-console-"))
         namespace[SESSION_DIR] = base
-        source, scratch = base / "work" / "aiopyramid-tutorial", base / "scratch"
-        copy_project(source)
+        scratch = base / "scratch"
         scratch.mkdir()
-        namespace[SESSION] = BashSession(source, reader_environment(base / "bin"), scratch)
+        if console_start(example.document) == "downloads":
+            work = base / "work"
+            shutil.copytree(namespace["tutorial_downloads"], work)
+        else:
+            work = base / "work" / "aiopyramid-tutorial"
+            copy_sources(work)
+        namespace[SESSION] = BashSession(work, reader_environment(base / "bin"), scratch)
     session: BashSession = namespace[SESSION]
     return session
 
@@ -117,7 +148,7 @@ def _difference(shown: str, actual: str) -> str:
 def run_console(example: Example) -> str | None:
     """Run every command of the block; compare its shown output, if any, with the real one."""
     block: CodeBlock = example.parsed
-    session = console_session(example.namespace)
+    session = console_session(example)
     steps = parse_transcript(block.body)
     server = block.argument if block.marker == "console-server" else ""
     for number, step in enumerate(steps, start=1):
@@ -154,11 +185,13 @@ def check_page(example: Example) -> str | None:
 
 def check_project_tree(example: Example) -> str | None:
     """Compare the tree listing with the files of the repository, of one of its
-    directories (an argument with a ``/``, such as ``example/chapter2/``), or of a
-    generated project (a template's name)."""
+    directories (an argument with a ``/``, such as ``tools/``), of a chapter's project
+    (``chapter2``), or of a generated project (a template's name)."""
     block: CodeBlock = example.parsed
     if block.argument and "/" in block.argument:
         problems = check_tree(block.body, ROOT / block.argument)
+    elif block.argument in {each.name for each in chapters()}:
+        problems = compare_tree(block.body, state(block.argument))
     elif block.argument:
         problems = compare_tree(block.body, generated_files(block.argument, block.body))
     else:
@@ -179,6 +212,7 @@ DOCS = Sybil(
     patterns=["*.rst"],
     excludes=["_build/*"],
     teardown=close_console,
+    fixtures=["tutorial_downloads"],
 )
 """Every rst file under docs/, with the parsers above."""
 

@@ -27,8 +27,8 @@ from websockets.asyncio.client import connect
 
 from bench import legacy
 from bench.legacy import LegacyUnavailable, count_logged_errors, prepare_legacy_server
-from tests.support.aio import run
-from tests.support.server import ServerProcess, free_port, wait_until
+from testkit.aio import run
+from testkit.server import ServerProcess, free_port, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".bench"

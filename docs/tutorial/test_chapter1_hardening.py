@@ -1,4 +1,4 @@
-"""The tutorial's app (example/chapter1) against hostile input: ``sleep`` values, markup.
+"""Chapter 1's app against hostile input: ``sleep`` values, markup.
 
 The reader's own tests (``aiotutorial/tests.py``) check the cases chapter 1 talks
 about; these go further, in-process through aiopyramid's ASGI adapter: every bad
@@ -21,7 +21,7 @@ import aiotutorial.views
 from aiopyramid.asgi import ASGIApplication, Message
 from aiopyramid.testing import AppClient
 from aiotutorial import main
-from docs._testing.browser import chromium, shown_lines
+from testkit.browser import chromium, shown_lines
 
 MAX_SLEEP = "0.02"  # short, so that the good values drawn by hypothesis sleep briefly
 REFUSAL = "sleep must be a number of seconds from 0 to 0.02\n"

@@ -1,4 +1,10 @@
-"""Fixtures for the database tests: each test runs on both SQLite and PostgreSQL.
+"""Fixtures for the database tests: each test runs on SQLite, and on PostgreSQL too.
+
+SQLite needs nothing installed. For PostgreSQL, set ``AIOTUTORIAL_TEST_POSTGRESQL``
+to the URL of a server where the URL's user may create databases, such as
+``postgresql+asyncpg://me:secret@127.0.0.1:5432/postgres``; the tests create their
+databases there and drop them at the end. Without it, the PostgreSQL runs are
+skipped, and pytest says so.
 
 The schema is made once per database by the project's own migrations. Then every
 test runs inside a transaction that is rolled back when it ends, so tests never see
@@ -7,47 +13,68 @@ sessions join that transaction through savepoints: their commits and rollbacks
 behave as usual, and the final rollback undoes them all.
 """
 
+import asyncio
 import os
 import re
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import pool
+from sqlalchemy import make_url, pool, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiopyramid.testing import AppClient
 from aiotutorial import main
 from aiotutorial.db import SESSION_FACTORY, make_engine
-from aiotutorial.tests.postgres import TemporaryCluster, server_binaries
 
 PROJECT = Path(__file__).resolve().parents[2]
 """The project's directory: development.ini and alembic/ are there."""
 SETTINGS = {"pyramid.includes": "aiopyramid pyramid_jinja2", "aiotutorial.max_sleep": "10"}
+POSTGRESQL = os.environ.get("AIOTUTORIAL_TEST_POSTGRESQL", "")
+"""The URL of a PostgreSQL server to run the database tests on too, if any."""
+
+
+def run_sql(url: str, *statements: str) -> None:
+    """Run ``statements`` on the database at ``url``, each outside a transaction."""
+
+    async def run() -> None:
+        engine = make_engine(url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[TemporaryCluster]:
-    """A PostgreSQL server of our own for the whole test run.
+def postgres() -> Iterator[Callable[[], str]]:
+    """Make new PostgreSQL databases on the server at ``AIOTUTORIAL_TEST_POSTGRESQL``.
 
-    Without PostgreSQL's server programs its tests are skipped, except on CI
-    (where the ``CI`` variable is set): there they fail, so they cannot go missing.
+    Yields a function that creates one and returns its URL; they are all dropped
+    when the tests end.
     """
-    binaries = server_binaries()
-    if binaries is None:  # pragma: no cover (only where PostgreSQL is not installed)
-        reason = "PostgreSQL's initdb and pg_ctl were not found (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    cluster = TemporaryCluster(binaries)
+    if not POSTGRESQL:  # pragma: no cover (runs only where no server is given)
+        pytest.skip(
+            "PostgreSQL: set AIOTUTORIAL_TEST_POSTGRESQL to a server's URL to run these tests on it"
+        )
+    server = make_url(POSTGRESQL)
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"aiotutorial_test_{uuid.uuid4().hex[:12]}"
+        run_sql(POSTGRESQL, f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
     try:
-        cluster.start()
-        yield cluster
+        yield create
     finally:
-        cluster.stop()
+        run_sql(POSTGRESQL, *(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in created))
 
 
 def alembic_config(url: str, directory: Path) -> Config:
@@ -67,8 +94,8 @@ def new_database(kind: str, factory: pytest.TempPathFactory, request: pytest.Fix
     directory = factory.mktemp(kind)
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{directory / 'test.sqlite'}"
-    cluster: TemporaryCluster = request.getfixturevalue("postgres")
-    return cluster.create_database(directory.name.replace("-", "_").lower())
+    create: Callable[[], str] = request.getfixturevalue("postgres")
+    return create()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -1,4 +1,4 @@
-"""Tests of the docs' test machinery itself (docs/_testing): it must catch what it claims."""
+"""Tests of the docs' test machinery itself (testkit): it must catch what it claims."""
 
 import subprocess
 import sys
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sybil import Document
 
-from docs._testing.console import BashSession, normalize, output_matches, parse_transcript
-from docs._testing.parsers import ReasonedSkipParser
-from docs._testing.project import check_tree, compare_tree, generated_files
-from docs._testing.rst import code_blocks
-from tests.support.server import free_port, group_members
+from testkit.console import BashSession, normalize, output_matches, parse_transcript
+from testkit.projects import check_tree, compare_tree, generated_files
+from testkit.rst import code_blocks
+from testkit.server import free_port, group_members
+from testkit.sybil_config import ReasonedSkipParser
 
 
 def test_normalize_stabilises_timestamps_pids_and_versions() -> None:
