@@ -1,8 +1,8 @@
 """Requests per second of a database-backed endpoint, on SQLite and on PostgreSQL.
 
-Serves chapter 2's project (``example/chapter2``) as the chapter does, ``pserve
-development.ini`` with one gunicorn worker, once per database: a SQLite file, and a
-throwaway PostgreSQL server (``aiotutorial.tests.postgres``). Each database is
+Serves the project of the chapter that adds the JSON API (chapter 2) as the chapter
+does, ``pserve development.ini`` with one gunicorn worker, once per database: a
+SQLite file, and a throwaway PostgreSQL server (:mod:`testkit.postgres`). Each database is
 migrated, given one player and 20 messages in the lobby, then ``wrk`` (Debian's)
 requests ``GET /api/channels/lobby/messages`` (one query for the channel, one for a
 page of 20 messages, per request) for ``--seconds`` with ``--connections`` open
@@ -10,8 +10,8 @@ connections. The keys go to ``.bench/db.json``::
 
     {"db.sqlite.rps": ..., "db.postgresql.rps": ..., "db.postgresql_over_sqlite": ...}
 
-Needs chapter 2's project installed (``pip install -e . -e example/chapter2``), which
-cannot share an environment with chapter 1's. Run: ``python bench/db_endpoint.py``.
+Needs that project installed, which cannot share an environment with chapter 1's:
+``nox -s bench_db`` installs it and runs ``python -m bench.db_endpoint``.
 """
 
 from __future__ import annotations
@@ -27,14 +27,11 @@ from pathlib import Path
 
 import httpx
 
-from aiotutorial.tests.postgres import TemporaryCluster, server_binaries
+from testkit.chapters import ROOT, chapter, read_project
+from testkit.postgres import TemporaryCluster, server_binaries
+from testkit.server import ServerProcess, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from testkit.projects import git_files  # noqa: E402
-from testkit.server import ServerProcess, free_port  # noqa: E402
-
-PROJECT = ROOT / "example" / "chapter2"
+PROJECT = chapter("chapter2").directory
 OUTPUT = ROOT / ".bench" / "db.json"
 PATH = "/api/channels/lobby/messages"
 _REQUESTS_PER_SEC = re.compile(r"Requests/sec:\s+([0-9.]+)")
@@ -42,9 +39,9 @@ _REQUESTS_PER_SEC = re.compile(r"Requests/sec:\s+([0-9.]+)")
 
 def project_copy(directory: Path, port: int, url: str) -> Path:
     """Chapter 2's project in ``directory``, its ini set to ``port`` and ``url``."""
-    for name in git_files(PROJECT):
+    for name, content in read_project(PROJECT).items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(PROJECT / name, directory / name)
+        (directory / name).write_bytes(content)
     ini = directory / "development.ini"
     settings = re.sub(r"(?m)^port = \d+$", f"port = {port}", ini.read_text())
     settings = re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {url}", settings)
@@ -110,9 +107,7 @@ def main() -> None:
         results["db.sqlite.rps"] = measure(
             sqlite_url, options.seconds, options.connections, work / "sqlite"
         )
-        cluster = TemporaryCluster(binaries)
-        try:
-            cluster.start()
+        with TemporaryCluster(binaries) as cluster:
             (work / "postgresql").mkdir()
             results["db.postgresql.rps"] = measure(
                 cluster.create_database("bench"),
@@ -120,8 +115,6 @@ def main() -> None:
                 options.connections,
                 work / "postgresql",
             )
-        finally:
-            cluster.stop()
     results["db.postgresql_over_sqlite"] = results["db.postgresql.rps"] / results["db.sqlite.rps"]
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(json.dumps(results, indent=2) + "\n")
