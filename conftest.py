@@ -18,6 +18,7 @@ reader's with only pytest in it, must still be able to run a single test file un
 collected.
 """
 
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,6 +26,8 @@ from typing import Any, NoReturn
 import pytest
 
 from testkit import chapters
+from testkit.availability import postgres_binaries
+from testkit.postgres import TemporaryCluster
 
 DOCS = Path(__file__).parent / "docs"
 
@@ -67,3 +70,10 @@ def tutorial_downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("downloads")
     write_downloads(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[TemporaryCluster]:
+    """A throwaway PostgreSQL server for the whole test run; tests make databases in it."""
+    with TemporaryCluster(postgres_binaries()) as cluster:
+        yield cluster

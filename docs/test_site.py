@@ -19,7 +19,6 @@ import re
 import shlex
 import shutil
 import zipfile
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from testkit.availability import unavailable
 from testkit.changes import apply_change
 from testkit.chapters import PROJECT, ROOT, Chapter, chapters, read_project
 from testkit.downloads import download_names
-from testkit.postgres import URL_VARIABLE, TemporaryCluster, server_binaries
+from testkit.postgres import URL_VARIABLE, TemporaryCluster
 from testkit.projects import copy_sources
 from testkit.server import ServerProcess, free_port
 from testkit.venv import INSTALL_TIMEOUT, Venv
@@ -87,17 +86,6 @@ def test_the_site_has_every_page_and_download(site: Path) -> None:
     assert downloads == sorted(download_names().values())
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[TemporaryCluster]:
-    binaries = server_binaries()
-    if binaries is None:
-        unavailable(
-            "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
-        )
-    with TemporaryCluster(binaries) as cluster:
-        yield cluster
-
-
 def readme_commands(project: Path) -> list[str]:
     """The commands of the project's README: its indented ``::`` blocks, line by line."""
     text = (project / "README.rst").read_text()
@@ -107,7 +95,7 @@ def readme_commands(project: Path) -> list[str]:
 
 @pytest.mark.parametrize("each", chapters(), ids=lambda each: each.name)
 def test_a_chapter_s_download_installs_passes_its_tests_and_serves(
-    each: Chapter, site: Path, postgres: TemporaryCluster, tmp_path: Path
+    each: Chapter, site: Path, postgres_cluster: TemporaryCluster, tmp_path: Path
 ) -> None:
     downloads = site / "downloads"
     names = download_names()
@@ -124,7 +112,7 @@ def test_a_chapter_s_download_installs_passes_its_tests_and_serves(
     port = free_port()
     ini = project / "development.ini"
     ini.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", ini.read_text()))
-    database = {URL_VARIABLE: postgres.url()}
+    database = {URL_VARIABLE: postgres_cluster.url()}
     for command in setup:
         venv.run(*shlex.split(command), cwd=project, env=database, timeout=INSTALL_TIMEOUT)
     log = tmp_path / "server.log"

@@ -1,9 +1,12 @@
 """What to do when a live-server or browser check cannot run here."""
 
 import os
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from testkit.postgres import server_binaries
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -15,3 +18,13 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so this check may not be skipped)", pytrace=False)
     pytest.skip(reason)
+
+
+def postgres_binaries() -> Path:
+    """Where PostgreSQL's server programs are; unavailable (see above) where they are not."""
+    found = server_binaries()
+    if found is None:
+        unavailable(
+            "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
+        )
+    return found

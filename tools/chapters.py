@@ -42,7 +42,6 @@ def new_chapter(title: str) -> None:
     text += f'\n[[chapters]]\nname = "{name}"\ntitle = "{title}"\npython = "{old.python}"\n'
     moved_to = chapters.ROOT / "example" / old.name
     chapters.write_project(moved_to, chapters.read_project(old.directory))
-    assert old.change is not None or old.number == 1
     page = old.page.read_text()
     page = re.sub(r"(\.\./)+aiotutorial/", "../../example/" + old.name + "/", page)
     old.page.write_text(page)

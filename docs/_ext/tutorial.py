@@ -7,6 +7,8 @@
 - ``:source-repository:`TEXT``` links TEXT to the tutorial's source repository, the
   ``tutorial_source_repository`` setting (on Read the Docs, the repository the site
   was built from); without one, TEXT is shown unlinked.
+- ``.. chapter-toctree::`` is a ``toctree`` of every chapter's page, in the order of
+  ``example/chapters.toml``, so that a new chapter needs no entry here.
 - ``.. chapter-changes:: chapterN`` shows chapter N's whole change to the project of
   the chapter before it, file by file: a new file in full, a changed file as the
   lines of its diff, a removed file by name. Each file is a collapsed ``<details>``
@@ -22,12 +24,14 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
 from sphinx.application import Sphinx
+from sphinx.directives.other import TocTree
 from sphinx.util.docutils import SphinxRole
 from sphinx.util.osutil import relative_uri
 
 from testkit.changes import FileChange, parse_change
-from testkit.chapters import chapter
+from testkit.chapters import chapter, chapters
 from testkit.downloads import download_names, write_downloads
 
 DOWNLOADS = "downloads"
@@ -107,6 +111,16 @@ class ChapterChanges(Directive):
         return result
 
 
+class ChapterToctree(TocTree):
+    """``.. chapter-toctree::``: a ``toctree`` (same options) of the chapters' pages."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        self.content = StringList([each.name for each in chapters()], source="chapters.toml")
+        return super().run()
+
+
 class TutorialDownload(SphinxRole):
     """``:tutorial-download:`KEY```: a link to one of the site's downloads."""
 
@@ -160,6 +174,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         texinfo=(visit_changed_file, depart_changed_file),
     )
     app.add_directive("chapter-changes", ChapterChanges)
+    app.add_directive("chapter-toctree", ChapterToctree)
     app.add_role("tutorial-download", TutorialDownload())
     app.add_role("source-repository", SourceRepository())
     app.connect("build-finished", write_site_downloads)

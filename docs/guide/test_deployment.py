@@ -24,9 +24,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from testkit.availability import unavailable
 from testkit.chapters import latest
-from testkit.postgres import TemporaryCluster, server_binaries
+from testkit.postgres import TemporaryCluster
 from testkit.raw import raw_http, read_head, status_of
 from testkit.server import ServerProcess, free_port, wait_until
 
@@ -47,15 +46,9 @@ def header_command(purpose: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    """A new database in a throwaway PostgreSQL server, as production.ini expects."""
-    binaries = server_binaries()
-    if binaries is None:
-        unavailable(
-            "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
-        )
-    with TemporaryCluster(binaries) as cluster:
-        yield cluster.create_database("production")
+def database(postgres_cluster: TemporaryCluster) -> str:
+    """A new database in the throwaway PostgreSQL server, as production.ini expects."""
+    return postgres_cluster.create_database("production")
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testkit.availability import unavailable
 from testkit.chapters import chapter, read_project, state
 from testkit.console import parse_transcript
-from testkit.postgres import TemporaryCluster, server_binaries
+from testkit.postgres import TemporaryCluster
 from testkit.rst import marked_blocks
 from testkit.server import ServerProcess, free_port
 
@@ -43,17 +42,6 @@ def our_environment() -> dict[str, str]:
     """This environment, with the test run's own ``pserve`` and ``alembic`` first."""
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[TemporaryCluster]:
-    binaries = server_binaries()
-    if binaries is None:
-        unavailable(
-            "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
-        )
-    with TemporaryCluster(binaries) as cluster:
-        yield cluster
 
 
 class Database:
@@ -84,7 +72,7 @@ class Database:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     if request.param == "sqlite":
         return Database(f"sqlite+aiosqlite:///{tmp_path / 'live.sqlite'}")
-    cluster: TemporaryCluster = request.getfixturevalue("postgres")
+    cluster: TemporaryCluster = request.getfixturevalue("postgres_cluster")
     name = f"live_{tmp_path.name.lower().replace('-', '_')}"
     return Database(cluster.create_database(name), cluster)
 
