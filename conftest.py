@@ -5,11 +5,11 @@ The rst files under ``docs/`` are collected by sybil, configured in
 
 Each chapter's project is a distribution named ``aiotutorial``, so only one can be
 installed in an environment. A chapter's docs tests (``docs/tutorial/test_NAME*.py``
-and ``docs/tutorial/NAME/``) import or serve it, so they run where its project is
+and ``docs/tutorial/NAME/test_*.py``) import or serve it, so they run where its project is
 installed (``nox -s chapters`` installs each in turn) and are left out elsewhere.
-The chapters' pages run everywhere: their commands make a virtualenv of their own,
-as a reader's do. The projects' directories are left out too: their tests run
-inside them, as a reader runs them.
+The chapters' pages (and their exercises' solutions) run everywhere: their commands
+make a virtualenv of their own, as a reader's do. The projects' directories are
+left out too: their tests run inside them, as a reader runs them.
 
 pytest offers every file of a directory it walks to this hook, also when only one
 test file of that directory was asked for. So a virtualenv without sybil, such as a
@@ -36,7 +36,7 @@ collect_ignore_glob = [
     pattern
     for each in chapters.chapters()
     if each != chapters.installed()
-    for pattern in (f"docs/tutorial/test_{each.name}*.py", f"docs/tutorial/{each.name}/*")
+    for pattern in (f"docs/tutorial/test_{each.name}*.py", f"docs/tutorial/{each.name}/test_*.py")
 ]
 
 

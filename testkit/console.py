@@ -127,6 +127,7 @@ class BashSession:
         self.token = f"__console_done_{secrets.token_hex(8)}__"
         self.count = 0
         self.servers: dict[str, tuple[int, Path]] = {}
+        self.read_up_to: dict[str, int] = {}
         self.broken = ""
         self.process = subprocess.Popen(
             ["bash", "--noprofile", "--norc"],
@@ -204,7 +205,21 @@ class BashSession:
         except ServerStartError as error:
             printed = log.read_text(errors="replace")
             raise ServerStartError(f"{error}; it printed:\n{printed}") from None
-        return log.read_text(errors="replace")
+        printed = log.read_text(errors="replace")
+        self.read_up_to[url] = len(printed)
+        return printed
+
+    def new_server_output(self, url: str) -> str:
+        """What the server started for ``url`` printed since the previous call.
+
+        The first call returns everything since the server answered for the first
+        time (what :meth:`start_server` returned is not repeated).
+        """
+        _, log = self.servers[url]
+        text = log.read_text(errors="replace")
+        start = self.read_up_to.get(url, 0)
+        self.read_up_to[url] = len(text)
+        return text[start:]
 
     def serves(self, url: str) -> bool:
         """Whether a server this session started for ``url`` is still running."""

@@ -5,6 +5,11 @@ before a ``.. code-block::``, naming what the block promises and where to check 
 
 ``.. console-server: URL``
     the block's last command starts a server that keeps running and answers at URL;
+``.. console-error:``
+    the block shows commands meeting an error: their output is compared, their
+    exit status may be anything;
+``.. server-output: URL``
+    the block holds lines that the server at URL printed;
 ``.. page-output: URL``
     the block holds the lines a browser shows at URL;
 ``.. project-tree:``
@@ -18,7 +23,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MARKERS = {"console-server", "page-output", "project-tree"}
+MARKERS = {"console-server", "console-error", "page-output", "project-tree", "server-output"}
 
 _DIRECTIVE = re.compile(r"(?P<indent>[ \t]*)\.\. code-block::[ \t]*(?P<language>\S+)[ \t]*")
 _MARKER = re.compile(r"[ \t]*\.\. (?P<name>[a-z-]+):[ \t]*(?P<argument>\S*)[ \t]*")

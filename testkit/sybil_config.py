@@ -8,10 +8,15 @@ rather than in a copy of the tutorial's source.
 - Python ``code-block``s, ``invisible-code-block``s and doctests: sybil's parsers.
 - ``.. skip:``: sybil's, but a skip must say why (:class:`ReasonedSkipParser`).
 - ``code-block:: console``: replayed in one bash session per document
-  (:func:`run_console`). Every command must succeed; output shown under a command
-  must match its real output, a command shown without output is not compared. A
-  block marked ``.. console-server: URL`` ends with a server command, which is
-  started in the background and keeps running for the document's later blocks.
+  (:func:`run_console`). Every command must succeed (except in a block marked
+  ``.. console-error:``); output shown under a command must match its real output,
+  a command shown without output is not compared. A block marked ``..
+  console-server: URL`` ends with a server command, which is started in the
+  background and keeps running for the document's later blocks.
+- ``code-block:: text`` marked ``.. server-output: URL``: compared with what that
+  server printed since the previous such check (:func:`check_server_output`).
+- A chapter's ``.. reader-writes:`` and ``.. reader-has:`` comments: the reader's
+  files, written and compared in the session (:mod:`testkit.reader`).
 - ``code-block:: text`` marked ``.. page-output: URL``: compared with what headless
   Chromium shows at URL (:func:`check_page`).
 - ``code-block:: text`` marked ``.. project-tree:``: compared with the repository's
@@ -39,7 +44,8 @@ from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 
 from testkit.availability import unavailable
 from testkit.browser import page_lines
-from testkit.chapters import chapters, state
+from testkit.changes import ChangeError, apply_change
+from testkit.chapters import chapters, read_project, state, write_project
 from testkit.console import (
     BashSession,
     normalize,
@@ -48,6 +54,17 @@ from testkit.console import (
     reader_environment,
 )
 from testkit.projects import ROOT, check_tree, compare_tree, copy_sources, generated_files
+from testkit.reader import (
+    AppliedChange,
+    WrittenFile,
+    applied_changes,
+    chapter_of,
+    compare_project,
+    emphasis_problems,
+    end_states,
+    is_chapter_page,
+    written_files,
+)
 from testkit.rst import CodeBlock, code_blocks
 from testkit.server import PortInUse
 
@@ -146,11 +163,17 @@ def _difference(shown: str, actual: str) -> str:
 
 
 def run_console(example: Example) -> str | None:
-    """Run every command of the block; compare its shown output, if any, with the real one."""
+    """Run every command of the block; compare its shown output, if any, with the real one.
+
+    Every command must succeed, except in a block marked ``.. console-error:``, which
+    shows a reader meeting an error: there only the output counts, as some commands
+    (``pserve`` among them) report a failure and still exit with status 0.
+    """
     block: CodeBlock = example.parsed
     session = console_session(example)
     steps = parse_transcript(block.body)
     server = block.argument if block.marker == "console-server" else ""
+    error_shown = block.marker == "console-error"
     for number, step in enumerate(steps, start=1):
         if server and number == len(steps):
             try:
@@ -159,12 +182,80 @@ def run_console(example: Example) -> str | None:
                 unavailable(str(error))
         else:
             output, status = session.run(step.command)
-        if status:
+        if status and not error_shown:
             return f"$ {step.command}\nexited with status {status}:\n{output}"
         shown = "\n".join(step.shown)
         if shown.strip() and not output_matches(shown, output):
             return f"$ {step.command}\n" + _difference(normalize(shown), normalize(output))
     return None
+
+
+def check_server_output(example: Example) -> str | None:
+    """Compare the block with what the page's server at the marker's URL printed since the
+    last such check (a reader sees it in the server's terminal)."""
+    block: CodeBlock = example.parsed
+    session = example.namespace.get(SESSION)
+    if session is None or block.argument not in session.servers:
+        unavailable(f"no server of this document was started for {block.argument}")
+    printed = session.new_server_output(block.argument)
+    if not output_matches(block.body, printed):
+        return _difference(normalize(block.body), normalize(printed))
+    return None
+
+
+def _project(example: Example) -> Path:
+    """The reader's current directory in the document's session: their project."""
+    output, status = console_session(example).run("pwd")
+    assert status == 0, output
+    return Path(output.strip())
+
+
+def write_reader_file(example: Example) -> str | None:
+    """``.. reader-writes:``: the reader makes a file look like the chapter's listing."""
+    written: WrittenFile = example.parsed
+    project = _project(example)
+    target = project / written.path
+    after = state(chapter_of(Path(example.path)).name)[written.path].decode()
+    before = target.read_text() if target.exists() else None
+    if problem := emphasis_problems(written, before, after):
+        return problem
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(after)
+    return None
+
+
+def apply_reader_change(example: Example) -> str | None:
+    """``.. reader-applies:``: the reader makes the change the page shows."""
+    applied: AppliedChange = example.parsed
+    project = _project(example)
+    files = read_project(project)
+    try:
+        changed = apply_change(files, applied.change.read_text())
+    except ChangeError as error:
+        return f"{applied.change.name} does not apply to the reader's project: {error}"
+    write_project(project, changed)
+    return None
+
+
+def check_reader_project(example: Example) -> str | None:
+    """``.. reader-has:``: the reader's project is now the chapter's project."""
+    problems = compare_project(_project(example), example.parsed)
+    return "\n".join(problems) or None
+
+
+class ReaderParser:
+    """Regions for the ``.. reader-writes:`` (on a chapter's page), ``.. reader-applies:``
+    and ``.. reader-has:`` comments of a page (see :mod:`testkit.reader`)."""
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        path = Path(document.path)
+        if is_chapter_page(path):
+            for written in written_files(document.text, path):
+                yield Region(written.start, written.end, written, write_reader_file)
+        for end in end_states(document.text):
+            yield Region(end.start, end.end, end, check_reader_project)
+        for applied in applied_changes(document.text, path):
+            yield Region(applied.start, applied.end, applied, apply_reader_change)
 
 
 def check_page(example: Example) -> str | None:
@@ -207,6 +298,8 @@ DOCS = Sybil(
         BlockParser("console", None, run_console),
         BlockParser("text", "page-output", check_page),
         BlockParser("text", "project-tree", check_project_tree),
+        BlockParser("text", "server-output", check_server_output),
+        ReaderParser(),
     ],
     path=str(ROOT / "docs"),
     patterns=["*.rst"],

@@ -41,6 +41,7 @@ TEST_FOLDERS = ("tests", "testkit", "docs", "bench")
 """Where test modules live."""
 
 _MARKER = re.compile(r"(?P<name>[a-z-]+):\s*(?P<argument>\S*)")
+"""An rst comment that marks the block after it (see :mod:`testkit.rst`)."""
 
 
 class Unverified(Exception):
@@ -116,13 +117,25 @@ def classify(node: nodes.Element) -> tuple[str, str]:
         return ("checked by a test", node["verified"])
     if isinstance(node, nodes.doctest_block):
         return ("run by the docs' tests", "Executed as a doctest; its output is compared.")
-    if "source" in node.attributes:
-        return file_mark(Path(node["source"]))
     comment = _preceding_comment(node)
     marker = _MARKER.fullmatch(comment)
+    if "source" in node.attributes and comment == "reader-applies:":
+        return (
+            "applied and run by the docs' tests",
+            "The docs' tests make this change to the project, in a fresh directory, and "
+            "run the commands that follow it.",
+        )
+    if "source" in node.attributes:
+        return file_mark(Path(node["source"]))
     language = node.get("language", "")
     if comment.startswith("skip:"):
         raise Unverified(f"a {language or 'literal'} block skipped by its tests ({comment})")
+    if language == "console" and marker and marker["name"] == "console-error":
+        return (
+            "run as written, error compared",
+            "The docs' tests run these commands as a reader would and compare the error "
+            "they print with what is shown.",
+        )
     if language == "console":
         lines = [line for line in node.astext().splitlines() if line.strip()]
         compared = any(not line.startswith(PROMPT) and line.strip() != "..." for line in lines)
@@ -138,6 +151,11 @@ def classify(node: nodes.Element) -> tuple[str, str]:
         return (
             "compared with the browser",
             f"Compared with what headless Chromium shows at {marker['argument']}.",
+        )
+    if language == "text" and marker and marker["name"] == "server-output":
+        return (
+            "compared with the server's output",
+            f"Compared with what the server at {marker['argument']} printed.",
         )
     if language == "text" and marker and marker["name"] == "project-tree":
         return ("compared with the files", "Compared with the project's real files.")
