@@ -1,6 +1,6 @@
 """Requests per second of a database-backed endpoint, on SQLite and on PostgreSQL.
 
-Serves the project of the chapter that adds the JSON API (chapter 2) as the chapter
+Serves the project of the chapter that adds the JSON API (chapter 3) as the chapter
 does, ``pserve development.ini`` with one gunicorn worker, once per database: a
 SQLite file, and a throwaway PostgreSQL server (:mod:`testkit.postgres`). Each database is
 migrated, given one player and 20 messages in the lobby, then ``wrk`` (Debian's)
@@ -31,7 +31,7 @@ from testkit.chapters import ROOT, chapter, read_project
 from testkit.postgres import TemporaryCluster, server_binaries
 from testkit.server import ServerProcess, free_port
 
-PROJECT = chapter("chapter2").directory
+PROJECT = chapter("chapter3").directory
 OUTPUT = ROOT / ".bench" / "db.json"
 PATH = "/api/channels/lobby/messages"
 _REQUESTS_PER_SEC = re.compile(r"Requests/sec:\s+([0-9.]+)")

@@ -78,6 +78,8 @@ IGNORED = (
     "*.egg-info",
     ".venv",
     ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
     ".hypothesis",
     ".coverage",
     ".coverage.*",
@@ -86,6 +88,8 @@ IGNORED = (
     "dist",
     "*.sqlite",
     "*.sqlite-journal",
+    "*.sqlite-shm",
+    "*.sqlite-wal",
 )
 """What a project directory may hold besides its files: what installing, testing and
 serving it leave behind. A test checks that git ignores exactly these."""

@@ -60,8 +60,9 @@ class TemporaryCluster:
     ``finally``) yourself.
     """
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, superuser: str = SUPERUSER) -> None:
         self.binaries = binaries
+        self.superuser = superuser
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="aiotutorial-pg-"))
         self.data = self.directory / "data"
@@ -99,7 +100,7 @@ class TemporaryCluster:
 
     def start(self) -> None:
         """Create the cluster and start its server, listening on 127.0.0.1 only."""
-        self.run("initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8")
+        self.run("initdb", "-D", str(self.data), "-U", self.superuser, "-A", "trust", "-E", "UTF8")
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} "
             f"-c unix_socket_directories={self.directory} -c fsync=off"
@@ -108,6 +109,11 @@ class TemporaryCluster:
             "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),
             "-l", str(self.directory / "server.log"), "-o", options,
         )  # fmt: skip
+
+    def client_environment(self) -> dict[str, str]:
+        """The variables that point PostgreSQL's programs and drivers at this server, as
+        its superuser: what a reader sets, or gets from ``sudo -u postgres``."""
+        return {"PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": self.superuser}
 
     def stop(self) -> None:
         """Stop the server at once and delete its files."""
@@ -119,7 +125,7 @@ class TemporaryCluster:
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of ``database`` in this cluster, through asyncpg."""
-        return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+asyncpg://{self.superuser}@127.0.0.1:{self.port}/{database}"
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run one SQL statement with ``psql``, outside a transaction; return its rows.
@@ -127,7 +133,7 @@ class TemporaryCluster:
         Rows come one per line, columns separated by ``|``, without headers.
         """
         return self.run(
-            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", database,
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.superuser, "-d", database,
             "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", statement,
         )  # fmt: skip
 

@@ -7,9 +7,11 @@ Two rst comments let the docs' tests follow along in the page's bash session:
     right before the ``literalinclude`` of a file of the chapter's project: the
     reader now makes ``PATH`` (relative to the project, which is the session's
     current directory) look like that file. The test writes the chapter's version of
-    it there. The listing must show the whole file; if it emphasises lines
-    (``:emphasize-lines:``), those must be exactly the lines that are new or changed
-    compared with the reader's file as it was, so the emphasis cannot mislead.
+    it there. A listing that shows part of the file leaves the rest to the
+    chapter's "Changes in this chapter", which shows every file whole. A listing of
+    the whole file may emphasise lines (``:emphasize-lines:``): those must be
+    exactly the lines that are new or changed compared with the reader's file as it
+    was, so the emphasis cannot mislead.
 
 ``.. reader-applies:``
     right before the ``literalinclude`` of a change (a ``.diff`` file, as
@@ -132,9 +134,9 @@ def written_files(text: str, document: Path) -> list[WrittenFile]:
             for option in map(_OPTION.fullmatch, match["options"].splitlines())
             if option
         }
-        if SELECTING & options.keys():
-            raise ValueError(f"{where}: a listing the reader writes from must show the whole file")
         emphasized = options.get("emphasize-lines")
+        if emphasized is not None and SELECTING & options.keys():
+            raise ValueError(f"{where}: only a listing of the whole file may emphasise lines")
         found.append(
             WrittenFile(
                 match.start(),

@@ -3,7 +3,9 @@
 A document's commands run in one bash session (:func:`console_session`); an rst
 comment ``.. console-start: downloads`` anywhere in it makes that session start in
 a directory holding the site's downloads (the pytest fixture ``tutorial_downloads``)
-rather than in a copy of the tutorial's source.
+rather than in a copy of the tutorial's source, and ``.. console-service:
+postgresql`` gives it a throwaway PostgreSQL server, which ``PGHOST``, ``PGPORT`` and
+``PGUSER`` point at, as a superuser (what a reader has from ``sudo -u postgres``).
 
 - Python ``code-block``s, ``invisible-code-block``s and doctests: sybil's parsers.
 - ``.. skip:``: sybil's, but a skip must say why (:class:`ReasonedSkipParser`).
@@ -42,7 +44,7 @@ from typing import Any
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 
-from testkit.availability import unavailable
+from testkit.availability import postgres_binaries, unavailable
 from testkit.browser import page_lines
 from testkit.changes import ChangeError, apply_change
 from testkit.chapters import chapters, read_project, state, write_project
@@ -53,6 +55,7 @@ from testkit.console import (
     parse_transcript,
     reader_environment,
 )
+from testkit.postgres import TemporaryCluster
 from testkit.projects import ROOT, check_tree, compare_tree, copy_sources, generated_files
 from testkit.reader import (
     AppliedChange,
@@ -104,6 +107,10 @@ class BlockParser:
                 yield Region(block.start, block.end, block, self.evaluate)
 
 
+SERVICE = re.compile(r"(?m)^\.\. console-service:[ \t]*postgresql[ \t]*$")
+"""A document whose commands need a PostgreSQL server, as its reader has one."""
+CLUSTER = "_console_cluster"
+
 START = re.compile(r"(?m)^\.\. console-start:[ \t]*(?P<start>\S+)[ \t]*$")
 """Where a document's bash session starts: ``source`` (the default) or ``downloads``."""
 
@@ -140,7 +147,13 @@ def console_session(example: Example) -> BashSession:
         else:
             work = base / "work" / "aiopyramid-tutorial"
             copy_sources(work)
-        namespace[SESSION] = BashSession(work, reader_environment(base / "bin"), scratch)
+        environment = reader_environment(base / "bin")
+        if SERVICE.search(example.document.text):
+            cluster = TemporaryCluster(postgres_binaries(), superuser="postgres")
+            namespace[CLUSTER] = cluster
+            cluster.start()
+            environment.update(cluster.client_environment())
+        namespace[SESSION] = BashSession(work, environment, scratch)
     session: BashSession = namespace[SESSION]
     return session
 
@@ -151,6 +164,8 @@ def close_console(namespace: dict[str, Any]) -> None:
         if SESSION in namespace:
             namespace.pop(SESSION).close()
     finally:
+        if CLUSTER in namespace:
+            namespace.pop(CLUSTER).stop()
         if SESSION_DIR in namespace:
             shutil.rmtree(namespace.pop(SESSION_DIR), ignore_errors=True)
 

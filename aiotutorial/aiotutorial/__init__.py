@@ -1,4 +1,4 @@
-"""The tutorial application: a websocket test page and a JSON API backed by a database."""
+"""The tutorial application: a websocket test page, and a JSON API on a database."""
 
 import math
 from collections.abc import Mapping

@@ -1,4 +1,4 @@
-"""A small JSON API over the database: players register, and chat in channels.
+"""The game's JSON API: players register, and chat in channels.
 
 Every answer is JSON. A request the API cannot serve gets the most precise 4xx
 status there is, with ``{"error": ...}`` saying why (and ``"field"`` naming the
@@ -11,6 +11,7 @@ import re
 from datetime import UTC
 from typing import Any
 
+from aiopyramid.helpers import use_executor
 from pyramid.authentication import extract_http_basic_credentials
 from pyramid.httpexceptions import (
     HTTPBadRequest,
@@ -25,7 +26,7 @@ from pyramid.view import view_config
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from aiopyramid.helpers import use_executor
+from aiotutorial.db import unit_of_work
 from aiotutorial.models import USERNAME_LENGTH, Channel, Message, User
 from aiotutorial.passwords import hash_password, verify_password
 
@@ -89,7 +90,9 @@ async def register(request: Request) -> dict[str, str]:
     password_hash = await hash_in_thread(password)
     request.dbsession.add(User(username=username, password_hash=password_hash))
     try:
-        await request.dbsession.flush()  # send the INSERT now, to catch a duplicate here
+        await (
+            request.dbsession.flush()
+        )  # send the INSERT now, to catch a duplicate here
     except IntegrityError:
         raise refusal(HTTPConflict, f"the username {username!r} is taken") from None
     request.response.status_code = 201
@@ -106,23 +109,35 @@ async def list_channels(request: Request) -> dict[str, list[dict[str, str]]]:
 async def find_channel(request: Request) -> Channel:
     """The channel the URL names, or *404 Not Found*."""
     name = request.matchdict["channel"]
-    channel = await request.dbsession.scalar(select(Channel).where(Channel.name == name))
+    channel = await request.dbsession.scalar(
+        select(Channel).where(Channel.name == name)
+    )
     if channel is None:
         raise refusal(HTTPNotFound, f"there is no channel {name!r}")
     return channel
 
 
 async def authenticated_user(request: Request) -> str:
-    """The player whose name and password came with the request (HTTP Basic), or *401*."""
+    """The player whose name and password came with the request (HTTP Basic), or *401*.
+
+    The password hash is read in a short unit of work of its own, which ends before
+    the slow check of the password starts: no transaction waits on it.
+    """
     credentials = extract_http_basic_credentials(request)
-    user = None
+    stored = None
     if credentials is not None:
-        user = await request.dbsession.get(User, credentials.username)
-    if user is None or not await verify_in_thread(credentials.password, user.password_hash):
-        error = refusal(HTTPUnauthorized, "a registered username and its password are needed")
+        async with unit_of_work(request) as session:
+            query = select(User.password_hash).where(
+                User.username == credentials.username
+            )
+            stored = await session.scalar(query)
+    if stored is None or not await verify_in_thread(credentials.password, stored):
+        error = refusal(
+            HTTPUnauthorized, "a registered username and its password are needed"
+        )
         error.www_authenticate = 'Basic realm="aiotutorial"'
         raise error
-    return user.username
+    return credentials.username
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -141,8 +156,8 @@ def message_json(message: Message) -> dict[str, Any]:
 @view_config(route_name="messages", request_method="POST", renderer="json")
 async def post_message(request: Request) -> dict[str, Any]:
     """Post ``{"content": ...}`` to the channel as the authenticated player: *201*."""
-    channel = await find_channel(request)
     author = await authenticated_user(request)
+    channel = await find_channel(request)
     content = text_field(json_object(request), "content", MESSAGE_LENGTHS)
     message = Message(channel_id=channel.id, author=author, content=content)
     request.dbsession.add(message)
@@ -151,14 +166,18 @@ async def post_message(request: Request) -> dict[str, Any]:
     return message_json(message)
 
 
-def query_int(request: Request, name: str, default: int | None, largest: int) -> int | None:
+def query_int(
+    request: Request, name: str, default: int | None, largest: int
+) -> int | None:
     """The query parameter ``name``: a whole number from 1 to ``largest``, or *400*."""
     raw = request.GET.get(name)
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= largest:
         raise refusal(
-            HTTPBadRequest, f"{name} must be a whole number from 1 to {largest}", field=name
+            HTTPBadRequest,
+            f"{name} must be a whole number from 1 to {largest}",
+            field=name,
         )
     return int(raw)
 
@@ -178,7 +197,9 @@ async def list_messages(request: Request) -> dict[str, Any]:
     if before is not None:
         anchor = await request.dbsession.get(Message, before)
         if anchor is None or anchor.channel_id != channel.id:
-            raise refusal(HTTPBadRequest, f"no message {before} in this channel", field="before")
+            raise refusal(
+                HTTPBadRequest, f"no message {before} in this channel", field="before"
+            )
         query = query.where(
             or_(
                 Message.time < anchor.time,
@@ -190,6 +211,8 @@ async def list_messages(request: Request) -> dict[str, Any]:
     following = None
     if len(messages) == limit:
         following = request.route_path(
-            "messages", channel=channel.name, _query={"before": messages[-1].id, "limit": limit}
+            "messages",
+            channel=channel.name,
+            _query={"before": messages[-1].id, "limit": limit},
         )
     return {"messages": [message_json(m) for m in messages], "next": following}

@@ -1,28 +1,35 @@
-"""The database: one engine per application, one session and transaction per request.
+"""The database: one engine per application, one unit of work per request.
 
-``config.include("aiotutorial.db")`` (done by ``main()``):
+``config.include("aiotutorial.db")`` (``main()`` does it):
 
-- creates the engine from the ``sqlalchemy.url`` setting. Creating it opens no
-  connection: under ``pserve`` that happens in gunicorn's master process, before the
-  worker exists, and the worker opens its first connection, on its own event loop,
-  when the first request needs one;
-- gives every request a ``request.dbsession``, an :class:`~sqlalchemy.ext.asyncio.AsyncSession`
-  created the first time a view uses it;
-- ends that session's transaction after the view (:func:`transaction_tween`): commit
-  if the view succeeded, roll back if it failed, so a request never leaves half its
-  writes behind;
+- creates the engine from the ``sqlalchemy.url`` setting, refusing a missing or
+  unusable one at startup. Creating the engine opens no connection: under
+  ``pserve`` this runs in gunicorn's master process, before any worker and its
+  event loop exist; a worker connects when its first request needs the database;
+- gives every HTTP request a ``request.dbsession``, made the first time a view uses
+  it, whose transaction :func:`transaction_tween` ends after the view: committed if
+  the view succeeded, rolled back if it failed;
 - closes the engine's connections when the server stops, through aiopyramid's
   lifespan hooks.
+
+A websocket conversation lasts as long as the socket, so it gets no
+``request.dbsession``: it opens a short :func:`unit_of_work` for each message instead.
 """
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from aiopyramid.helpers import synchronize
+from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,18 +37,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from aiopyramid.helpers import synchronize
-
 log = logging.getLogger(__name__)
 
-SESSION_FACTORY = "aiotutorial.dbsession_factory"
-"""Registry key of the factory that makes each request's session."""
+READER = "aiotutorial.db.reader"
+WRITER = "aiotutorial.db.writer"
+"""Registry keys of the session factories for requests that only read, and the rest."""
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+"""Methods that do not change anything, so their requests only read."""
 
 
 def includeme(config: Configurator) -> None:
-    """Set up the engine, ``request.dbsession`` and the transaction per request."""
-    engine = make_engine(config.get_settings()["sqlalchemy.url"])
-    config.registry[SESSION_FACTORY] = async_sessionmaker(engine, expire_on_commit=False)
+    """Set up the engine, ``request.dbsession`` and a transaction per request."""
+    engine = engine_from_settings(config.get_settings())
+    config.registry[READER] = async_sessionmaker(engine, expire_on_commit=False)
+    writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+    config.registry[WRITER] = async_sessionmaker(writer, expire_on_commit=False)
     config.add_request_method(dbsession, reify=True)
     config.add_tween("aiotutorial.db.transaction_tween")
 
@@ -50,6 +61,26 @@ def includeme(config: Configurator) -> None:
         log.info("closed the database connections")
 
     config.add_lifespan_hook(shutdown=close_engine)
+
+
+def engine_from_settings(settings: dict[str, Any]) -> AsyncEngine:
+    """The engine for the ``sqlalchemy.url`` setting.
+
+    A missing or unusable URL stops the application at startup, with a message that
+    points at the ini file, rather than failing the first request that needs it.
+    """
+    url = settings.get("sqlalchemy.url")
+    if not url:
+        raise ConfigurationError(
+            "sqlalchemy.url is missing: give the database's URL in the ini file's "
+            "[app:main], such as sqlite+aiosqlite:///%(here)s/aiotutorial.sqlite"
+        )
+    try:
+        return make_engine(url)
+    except (ArgumentError, InvalidRequestError) as error:
+        raise ConfigurationError(
+            f"sqlalchemy.url {url!r} is not usable: {error}"
+        ) from None
 
 
 def make_engine(url: str, **options: Any) -> AsyncEngine:
@@ -62,9 +93,11 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
 
 
 def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
-    # SQLite checks foreign keys only when asked to, connection by connection.
     cursor = dbapi_connection.cursor()
+    # SQLite checks foreign keys only when asked to, connection by connection.
     cursor.execute("PRAGMA foreign_keys = ON")
+    # With a write-ahead log, reading goes on while one transaction writes.
+    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
     # Python's sqlite3 module starts and ends transactions on its own schedule;
     # switch that off, so transactions begin where SQLAlchemy says (_sqlite_begin).
@@ -72,16 +105,43 @@ def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    # SQLite lets one transaction write at a time. IMMEDIATE takes the write lock
-    # at the start, so a transaction waits (up to the driver's timeout) for its
-    # turn there, rather than failing halfway when another one writes.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # SQLite lets one transaction write at a time. A writer's transaction takes the
+    # write lock as it begins (IMMEDIATE), so it waits for its turn there, rather
+    # than failing halfway when another one writes; a reader's takes no lock.
+    if connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def dbsession(request: Request) -> AsyncSession:
-    """The request's database session, made on first use (``reify`` keeps it)."""
-    factory: async_sessionmaker[AsyncSession] = request.registry[SESSION_FACTORY]
+    """The request's database session, made on first use (``reify`` keeps it).
+
+    A request whose method is safe (GET, HEAD, OPTIONS) gets a session that only
+    reads; the others may write.
+    """
+    if WEBSOCKET_ENVIRON_KEY in request.environ:
+        raise RuntimeError(
+            "request.dbsession lives as long as its request, and a websocket's request "
+            "lasts as long as the socket: open a unit of work per message instead, "
+            "with `async with unit_of_work(request) as session:`"
+        )
+    key = READER if request.method in SAFE_METHODS else WRITER
+    factory: async_sessionmaker[AsyncSession] = request.registry[key]
     return factory()
+
+
+@asynccontextmanager
+async def unit_of_work(
+    request: Request, *, write: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction of its own, committed at the end of the ``async with``
+    block, rolled back if the block raises. Pass ``write=True`` to write."""
+    factory: async_sessionmaker[AsyncSession] = request.registry[
+        WRITER if write else READER
+    ]
+    async with factory() as session, session.begin():
+        yield session
 
 
 def transaction_tween(handler: Any, registry: Registry) -> Any:

@@ -1,9 +1,10 @@
-"""The game's data: players, chat channels and their messages, games and their scores.
+"""The game's data: its players, and the chat channels and their messages.
 
 Each class maps one table. The annotations are the schema: ``Mapped[str]`` is a
-``NOT NULL`` column, ``Mapped[str | None]`` a nullable one, and ``mapped_column()``
-adds what the type alone does not say (lengths, keys, indexes). Alembic compares
-these classes with the database to write migrations (see ``alembic/``).
+column that must hold a value (``NOT NULL``), ``Mapped[str | None]`` one that may be
+empty (``NULL``), and ``mapped_column()`` adds what the type alone does not say:
+lengths, keys, indexes. Alembic compares these classes with the database to write
+migrations (see ``alembic/``).
 """
 
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A player. Only a hash of the password is stored (see :mod:`aiotutorial.passwords`)."""
+    """A player: a name, and a hash of their password, never the password itself."""
 
     __tablename__ = "users"
 
@@ -66,23 +67,3 @@ class Message(Base):
     author: Mapped[str] = mapped_column(ForeignKey("users.username"))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     content: Mapped[str] = mapped_column(String(MESSAGE_LENGTH))
-
-
-class Game(Base):
-    """A game played in a channel; ``finished`` stays empty while it is going on."""
-
-    __tablename__ = "games"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
-    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Score(Base):
-    """The points a player scored in a game."""
-
-    __tablename__ = "scores"
-
-    game_id: Mapped[int] = mapped_column(ForeignKey("games.id"), primary_key=True)
-    username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
-    points: Mapped[int]

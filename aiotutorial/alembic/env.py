@@ -41,5 +41,7 @@ async def run_online() -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("aiotutorial's migrations run against a database; --sql is not supported")
+    raise SystemExit(
+        "aiotutorial's migrations run against a database; --sql is not supported"
+    )
 asyncio.run(run_online())

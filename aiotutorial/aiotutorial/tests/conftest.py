@@ -22,18 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiopyramid.testing import AppClient
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import make_url, pool, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiopyramid.testing import AppClient
 from aiotutorial import main
-from aiotutorial.db import SESSION_FACTORY, make_engine
+from aiotutorial.db import READER, WRITER, make_engine
 
 PROJECT = Path(__file__).resolve().parents[2]
 """The project's directory: development.ini and alembic/ are there."""
-SETTINGS = {"pyramid.includes": "aiopyramid pyramid_jinja2", "aiotutorial.max_sleep": "10"}
+SETTINGS = {
+    "pyramid.includes": "aiopyramid pyramid_jinja2",
+    "aiotutorial.max_sleep": "10",
+}
 POSTGRESQL = os.environ.get("AIOTUTORIAL_TEST_POSTGRESQL", "")
 """The URL of a PostgreSQL server to run the database tests on too, if any."""
 
@@ -60,7 +63,8 @@ def postgres() -> Iterator[Callable[[], str]]:
     """
     if not POSTGRESQL:  # pragma: no cover (runs only where no server is given)
         pytest.skip(
-            "PostgreSQL: set AIOTUTORIAL_TEST_POSTGRESQL to a server's URL to run these tests on it"
+            "PostgreSQL: set AIOTUTORIAL_TEST_POSTGRESQL to a server's URL "
+            "to run these tests on it"
         )
     server = make_url(POSTGRESQL)
     created: list[str] = []
@@ -74,7 +78,10 @@ def postgres() -> Iterator[Callable[[], str]]:
     try:
         yield create
     finally:
-        run_sql(POSTGRESQL, *(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in created))
+        run_sql(
+            POSTGRESQL,
+            *(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in created),
+        )
 
 
 def alembic_config(url: str, directory: Path) -> Config:
@@ -89,7 +96,9 @@ def alembic_config(url: str, directory: Path) -> Config:
     return config
 
 
-def new_database(kind: str, factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+def new_database(
+    kind: str, factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
     """The URL of a new, empty database of ``kind`` ("sqlite" or "postgresql")."""
     directory = factory.mktemp(kind)
     if kind == "sqlite":
@@ -107,7 +116,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> str:
     """A database of each kind, migrated to the latest schema, for the whole run."""
     url = new_database(backend, tmp_path_factory, request)
@@ -128,15 +139,18 @@ def empty_database(
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[AppClient]:
-    """The application, whose sessions all join one transaction rolled back at the end."""
+    """The application, its sessions all in one transaction rolled back at the end."""
     app = main({}, **SETTINGS, **{"sqlalchemy.url": database_url})
     with AppClient(app) as client:
         engine = make_engine(database_url, poolclass=pool.NullPool)
         connection = client.run(engine.connect())
         transaction = client.run(connection.begin())
-        app.registry[SESSION_FACTORY] = async_sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        joined = async_sessionmaker(
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
         )
+        app.registry[READER] = app.registry[WRITER] = joined
         try:
             yield client
         finally:
@@ -148,6 +162,6 @@ def client(database_url: str) -> Iterator[AppClient]:
 @pytest.fixture
 def session(client: AppClient) -> AsyncSession:
     """A session in the test's transaction, for looking at (or arranging) the data."""
-    factory: Any = client.app.wsgi_app.registry[SESSION_FACTORY]
+    factory: Any = client.app.wsgi_app.registry[WRITER]
     session: AsyncSession = factory()
     return session

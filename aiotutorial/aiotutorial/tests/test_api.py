@@ -5,16 +5,20 @@ import json
 from typing import Any
 
 import pytest
+from aiopyramid.testing import AppClient, ClientResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiopyramid.testing import AppClient, ClientResponse
 from aiotutorial.models import Message, User
 
 
-def post_json(client: AppClient, path: str, data: Any, **headers: str) -> ClientResponse:
+def post_json(
+    client: AppClient, path: str, data: Any, **headers: str
+) -> ClientResponse:
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return client.post(path, body, headers={"content-type": "application/json", **headers})
+    return client.post(
+        path, body, headers={"content-type": "application/json", **headers}
+    )
 
 
 def basic(username: str, password: str) -> dict[str, str]:
@@ -28,12 +32,16 @@ def count(client: AppClient, session: AsyncSession, model: type) -> int:
 
 
 def register(client: AppClient, username: str = "alice") -> None:
-    response = post_json(client, "/api/users", {"username": username, "password": "wonderland"})
+    response = post_json(
+        client, "/api/users", {"username": username, "password": "wonderland"}
+    )
     assert response.status == 201, response.text
 
 
 def test_register_a_user(client: AppClient, session: AsyncSession) -> None:
-    response = post_json(client, "/api/users", {"username": "alice", "password": "wonderland"})
+    response = post_json(
+        client, "/api/users", {"username": "alice", "password": "wonderland"}
+    )
     assert response.status == 201
     assert response.json() == {"username": "alice"}
     user = client.run(session.get(User, "alice"))
@@ -44,7 +52,9 @@ def test_a_taken_username_is_a_conflict_and_changes_nothing(
     client: AppClient, session: AsyncSession
 ) -> None:
     register(client)
-    response = post_json(client, "/api/users", {"username": "alice", "password": "something"})
+    response = post_json(
+        client, "/api/users", {"username": "alice", "password": "something"}
+    )
     assert response.status == 409
     assert response.json() == {"error": "the username 'alice' is taken"}
     assert count(client, session, User) == 1
@@ -55,7 +65,11 @@ def test_a_taken_username_is_a_conflict_and_changes_nothing(
     [
         (b"{not json", 400, {"error": "the request body must be a JSON object"}),
         ([], 400, {"error": "the request body must be a JSON object"}),
-        ({"password": "wonderland"}, 422, {"error": "username is missing", "field": "username"}),
+        (
+            {"password": "wonderland"},
+            422,
+            {"error": "username is missing", "field": "username"},
+        ),
         (
             {"username": 7, "password": "wonderland"},
             422,
@@ -69,7 +83,10 @@ def test_a_taken_username_is_a_conflict_and_changes_nothing(
         (
             {"username": "al ice", "password": "wonderland"},
             422,
-            {"error": "username may only hold letters, digits, '-' and '_'", "field": "username"},
+            {
+                "error": "username may only hold letters, digits, '-' and '_'",
+                "field": "username",
+            },
         ),
         (
             {"username": "alice", "password": "short"},
@@ -79,7 +96,11 @@ def test_a_taken_username_is_a_conflict_and_changes_nothing(
     ],
 )
 def test_a_bad_registration_is_refused_precisely(
-    client: AppClient, session: AsyncSession, data: Any, status: int, error: dict[str, str]
+    client: AppClient,
+    session: AsyncSession,
+    data: Any,
+    status: int,
+    error: dict[str, str],
 ) -> None:
     response = post_json(client, "/api/users", data)
     assert (response.status, response.json()) == (status, error)
@@ -126,7 +147,12 @@ def test_messages_come_in_pages_newest_first(client: AppClient) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=101", "limit"), ("limit=x", "limit"), ("before=999", "before")],
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=x", "limit"),
+        ("before=999", "before"),
+    ],
 )
 def test_bad_paging_is_refused(client: AppClient, query: str, field: str) -> None:
     response = client.get(f"/api/channels/lobby/messages?{query}")
@@ -134,11 +160,16 @@ def test_bad_paging_is_refused(client: AppClient, query: str, field: str) -> Non
     assert response.json()["field"] == field
 
 
-def test_an_unknown_channel_is_not_found(client: AppClient, session: AsyncSession) -> None:
+def test_an_unknown_channel_is_not_found(
+    client: AppClient, session: AsyncSession
+) -> None:
     register(client)
     listed = client.get("/api/channels/nowhere/messages")
     posted = post_json(
-        client, "/api/channels/nowhere/messages", {"content": "hi"}, **basic("alice", "wonderland")
+        client,
+        "/api/channels/nowhere/messages",
+        {"content": "hi"},
+        **basic("alice", "wonderland"),
     )
     for response in listed, posted:
         assert response.status == 404
@@ -159,7 +190,9 @@ def test_posting_needs_a_registered_user_and_password(
     client: AppClient, session: AsyncSession, headers: dict[str, str]
 ) -> None:
     register(client)
-    response = post_json(client, "/api/channels/lobby/messages", {"content": "hi"}, **headers)
+    response = post_json(
+        client, "/api/channels/lobby/messages", {"content": "hi"}, **headers
+    )
     assert response.status == 401
     assert response.headers["www-authenticate"] == 'Basic realm="aiotutorial"'
     assert count(client, session, Message) == 0

@@ -1,16 +1,16 @@
-"""Tests of chapter 1's views: the home page and the websocket echo."""
+"""Tests for the tutorial application: ``python -m pytest`` runs them."""
 
 import asyncio
 import time
 from collections.abc import Iterator
 
 import pytest
+from aiopyramid.testing import AppClient, FakeWebsocket
 from pyramid import testing
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPBadRequest
 
-from aiopyramid.testing import AppClient, FakeWebsocket
 from aiotutorial import main
 from aiotutorial.views import echo, home
 

@@ -1,20 +1,23 @@
-"""Tests for the tutorial application; run them with ``python -m pytest aiotutorial``."""
+"""Tests for the tutorial application: ``python -m pytest`` runs them."""
 
 import asyncio
 import time
 from collections.abc import Iterator
 
 import pytest
+from aiopyramid.testing import AppClient, FakeWebsocket
 from pyramid import testing
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPBadRequest
 
-from aiopyramid.testing import AppClient, FakeWebsocket
 from aiotutorial import main
 from aiotutorial.views import echo, home
 
-SETTINGS = {"pyramid.includes": "aiopyramid pyramid_jinja2", "aiotutorial.max_sleep": "10"}
+SETTINGS = {
+    "pyramid.includes": "aiopyramid pyramid_jinja2",
+    "aiotutorial.max_sleep": "10",
+}
 BAD_SLEEPS = ["abc", "", "nan", "inf", "-inf", "-1", "1e308", "0x10", "10.5"]
 
 

@@ -1,14 +1,13 @@
-"""The tutorial's views: the home page, which can be told to wait, and a websocket echo."""
+"""The tutorial's views: a home page that can be told to wait, and a websocket echo."""
 
 import asyncio
 import re
 
+from aiopyramid.websocket.config import WebsocketMapper
+from aiopyramid.websocket.connection import WebsocketConnection
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.request import Request
 from pyramid.view import view_config
-
-from aiopyramid.websocket.config import WebsocketMapper
-from aiopyramid.websocket.connection import WebsocketConnection
 
 DEFAULT_SLEEP = 0.1
 """Seconds the home page waits when the request does not say."""
@@ -44,7 +43,11 @@ def sleep_seconds(request: Request) -> float:
         raise refusal from None
     if not values:
         return DEFAULT_SLEEP
-    if len(values) > 1 or not SLEEP_SYNTAX.fullmatch(values[0]) or float(values[0]) > cap:
+    if (
+        len(values) > 1
+        or not SLEEP_SYNTAX.fullmatch(values[0])
+        or float(values[0]) > cap
+    ):
         raise refusal
     return float(values[0])
 
