@@ -67,9 +67,37 @@ def label(results: dict[str, Any], key: str) -> str:
 # -- tables ---------------------------------------------------------------------------
 
 
+def concurrency_levels(section: dict[str, Any]) -> list[str]:
+    """The numbers of concurrent requests measured (``n100``, ``n1000``...), in order."""
+    return [name for name in section if name.startswith("n") and name[1:].isdigit()]
+
+
+def concurrency_runs(entry: dict[str, Any], levels: list[str]) -> list[dict[str, Any]]:
+    """The runs a server's concurrency figures come from: one per N for a server
+    measured at every N, else the few rounds its figures are extrapolated from."""
+    if "measured" in entry:
+        return [entry["measured"]]
+    return [entry[level] for level in levels]
+
+
+def listen_drops(results: dict[str, Any]) -> dict[str, int]:
+    """Connection attempts the kernel dropped while each server's concurrency was
+    measured, by server label; servers skipped in the run are left out."""
+    section = results["concurrency"]
+    levels = concurrency_levels(section)
+    return {
+        label(results, key): sum(
+            run.get("listen_drops", 0) for run in concurrency_runs(entry, levels)
+        )
+        for key, entry in section["contenders"].items()
+        if not is_skipped(entry[levels[0]])
+    }
+
+
 def concurrency_table(results: dict[str, Any]) -> Rows:
     section = results["concurrency"]
-    levels = [name for name in section if name.startswith("n") and name[1:].isdigit()]
+    levels = concurrency_levels(section)
+    drops = listen_drops(results)
     rows = [
         ["Server", *(f"N = {name[1:]}" for name in levels), "How measured", "Listen queue drops"]
     ]
@@ -80,20 +108,18 @@ def concurrency_table(results: dict[str, Any]) -> Rows:
         if is_skipped(entry[levels[0]]):
             rows.append([label(results, key), *cells, entry[levels[0]], NONE])
             continue
+        runs = concurrency_runs(entry, levels)
         if "measured" in entry:
-            runs = [entry["measured"]]
             how = (
                 f"extrapolated from {plural(runs[0]['n'], 'request')}, "
                 f"{entry['parallel']} at a time (x{runs[0]['ratio_to_ideal']:.2f})"
             )
         else:
-            runs = [entry[level] for level in levels]
             how = "measured"
         failed = sum(run["failed"] for run in runs)
         if failed:
             how += f"; {failed} requests failed"
-        drops = sum(run.get("listen_drops", 0) for run in runs)
-        rows.append([label(results, key), *cells, how, number(drops)])
+        rows.append([label(results, key), *cells, how, number(drops[label(results, key)])])
     return rows
 
 
@@ -386,6 +412,20 @@ TABLES: dict[str, Callable[[dict[str, Any]], Rows]] = {
 # -- the numbers the page's prose quotes ------------------------------------------------
 
 
+def listen_drops_summary(results: dict[str, Any]) -> str:
+    """The concurrency table's drops column in words, for sentences that start "In this run".
+
+    The page explains what a dropped connection attempt costs; whether any was
+    dropped is this run's to say, so the prose takes it from here.
+    """
+    dropped = {server: count for server, count in listen_drops(results).items() if count}
+    if not dropped:
+        return "no connection attempt was dropped, for any server"
+    servers = [f'"{server}" ({number(count)})' for server, count in dropped.items()]
+    listed = servers[0] if len(servers) == 1 else ", ".join(servers[:-1]) + " and " + servers[-1]
+    return f"connection attempts were dropped for {listed}"
+
+
 def substitutions(results: dict[str, Any]) -> dict[str, str]:
     """reStructuredText substitutions, ``|name|`` in the page, for every number its prose uses."""
     legacy = results["legacy"]
@@ -395,6 +435,8 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         "bench_finished": results["finished"],
         "bench_cpu": f"{results['machine']['cpu']}, {results['machine']['cores']} cores",
         "sleep_s": number(results["concurrency"]["sleep_s"], 0),
+        "n1000_ratio": number(_get(results, "concurrency.n1000.ratio_to_ideal"), 2),
+        "listen_drops": listen_drops_summary(results),
         "wrk_settings": "wrk -t{threads} -c{connections} -d{duration_s}s, median of {runs}".format(
             **results["throughput"]["wrk"]
         ),

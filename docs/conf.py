@@ -87,6 +87,10 @@ intersphinx_mapping = {
         "https://docs.pylonsproject.org/projects/pyramid/en/latest/",
         "_inventories/pyramid.inv",
     ),
+    # The documentation of the minor version the inventory was built from: after
+    # refreshing it from another one, change the address too (a test compares).
+    "sqlalchemy": ("https://docs.sqlalchemy.org/en/21/", "_inventories/sqlalchemy.inv"),
+    "alembic": ("https://alembic.sqlalchemy.org/en/latest/", "_inventories/alembic.inv"),
 }
 
 # -- API reference -----------------------------------------------------------

@@ -5,18 +5,23 @@ the tables, the numbers in the page's prose and the figures beside it were made 
 it by ``bench/report.py`` and ``bench/plots.py``. These tests make the text files
 again from the results and compare, check that every figure carries the digest of
 these results, and that the page shows every generated file and types no
-measurement by hand.
+measurement by hand. The page's few comparisons in words ("below the ceiling") are
+checked against the results too, so that new results cannot leave a sentence behind
+that they contradict.
 """
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench import report
-from bench.results import digest, load, missing_keys
+from bench.results import digest, is_skipped, load, missing_keys
 
 DOCS = Path(__file__).parent
 DATA = DOCS / "performance"
@@ -69,3 +74,122 @@ def test_the_prose_quotes_measurements_only_through_substitutions() -> None:
         "0", "1", "1.0", "2", "99", "100", "200", "1000", "2048",  # sleep=0, N, HTTP 200...
         "2015", "2017", "0.4.1", "2.2", "3.4", "3.6", "3.11", "127.0.0.1",  # years, versions
     }  # fmt: skip
+
+
+def prose_blocks(page: str) -> list[str]:
+    """The page's paragraphs and list items, each on one line, without directives."""
+    blocks: list[list[str]] = [[]]
+    for line in page.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("* "):
+            blocks.append([])
+        if stripped and not stripped.startswith((":", "..")):
+            blocks[-1].append(stripped)
+    return [" ".join(block) for block in blocks if block]
+
+
+def measured(section: dict[str, Any], value: Callable[[Any], float]) -> dict[str, float]:
+    """``value`` of each server a results section measured, by key; skipped ones left out."""
+    return {
+        key: value(entry)
+        for key, entry in section.items()
+        if not is_skipped(entry) and not any(is_skipped(part) for part in entry.values())
+    }
+
+
+def spread(values: dict[str, float], keys: set[str]) -> float:
+    """The largest of ``values`` over the smallest, among ``keys``."""
+    chosen = [values[key] for key in keys]
+    return max(chosen) / min(chosen)
+
+
+def servers_differ_far_less_without_waiting(results: dict[str, Any]) -> bool:
+    """Among the servers both scenarios measured, the fastest's requests per second over
+    the slowest's is at most a tenth of the same spread in wall time for a thousand
+    waiting requests ("far less")."""
+    rps = measured(results["throughput"]["contenders"], lambda entry: entry["rps"])
+    waiting = measured(
+        results["concurrency"]["contenders"], lambda entry: entry["n1000"]["ratio_to_ideal"]
+    )
+    both = set(rps) & set(waiting)
+    return spread(rps, both) * 10 <= spread(waiting, both)
+
+
+def threaded_servers_fail_slowloris(results: dict[str, Any]) -> bool:
+    """Every server with a thread or process per connection that was measured answered
+    fewer than half the normal requests during the attack."""
+    section = results["slowloris"]
+    entries = [section[name] for name in ("sync_baseline", "apache_php")]
+    rates = [entry["success_rate"] for entry in entries if not is_skipped(entry)]
+    return bool(rates) and all(rate < 0.5 for rate in rates)
+
+
+def legacy_logs_an_error_per_connection(results: dict[str, Any]) -> bool:
+    """The 2015 stack logged as many errors in the echo test as it had connections."""
+    echo = results["websocket"]["echo"]["legacy"]
+    return is_skipped(echo) or echo["errors_logged"] == echo["clients"]
+
+
+CLAIMS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "it is the ceiling of the server the tutorial runs on": lambda results: (
+        results["throughput"]["ceiling_rps"] > results["throughput"]["aiopyramid_rps"]
+    ),
+    "is again the ceiling": lambda results: (
+        results["websocket"]["ceiling_echo_msgs_per_s"] > results["websocket"]["echo_msgs_per_s"]
+    ),
+    "the servers differ far less than when requests wait": servers_differ_far_less_without_waiting,
+    "stays below the bare ASGI ceiling": lambda results: (
+        results["throughput"]["ratio_vs_ceiling"] < 1
+    ),
+    "as the slowloris figures show": threaded_servers_fail_slowloris,
+    "once per connection": legacy_logs_an_error_per_connection,
+}
+"""Comparisons the page makes in words, and what the results must show for each to hold."""
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_the_prose_s_comparisons_hold_in_the_results(claim: str) -> None:
+    """New results that contradict a sentence fail here, naming the sentence's words."""
+    prose = " ".join(prose_blocks(PAGE.read_text(encoding="utf-8")))
+    assert claim in prose, f"the page no longer says {claim!r}: drop it from CLAIMS"
+    assert CLAIMS[claim](RESULTS), f"the page says {claim!r}, which results.json contradicts"
+
+
+def test_what_the_prose_says_of_dropped_connections_comes_from_the_results() -> None:
+    """Whether the listen queue dropped anything is this run's data, never the page's.
+
+    A paragraph that mentions dropped connections must say how many this run dropped
+    through ``|listen_drops|``: an earlier version blamed drops for a figure of a run
+    that had none.
+    """
+    page = PAGE.read_text(encoding="utf-8")
+    about_drops = [block for block in prose_blocks(page) if re.search(r"\bdrop", block, re.I)]
+    assert about_drops
+    for block in about_drops:
+        assert "|listen_drops|" in block, f"says what was dropped without the data: {block}"
+
+
+def with_listen_drops(drops: dict[str, int]) -> dict[str, Any]:
+    """The committed results, but with ``drops[key]`` connection attempts dropped while
+    server ``key`` was measured (all in its first run) and none for the other servers."""
+    results = copy.deepcopy(RESULTS)
+    section = results["concurrency"]
+    for key, entry in section["contenders"].items():
+        runs = report.concurrency_runs(entry, report.concurrency_levels(section))
+        for number, run in enumerate(runs):
+            run["listen_drops"] = drops.get(key, 0) if number == 0 else 0
+    return results
+
+
+def test_the_drops_summary_says_none_only_when_none_were_dropped() -> None:
+    none = with_listen_drops({})
+    assert report.substitutions(none)["listen_drops"] == (
+        "no connection attempt was dropped, for any server"
+    )
+    some = with_listen_drops({"legacy": 1200, "sync": 3})
+    legacy, sync = report.label(some, "legacy"), report.label(some, "sync")
+    assert report.substitutions(some)["listen_drops"] == (
+        f'connection attempts were dropped for "{legacy}" (1,200) and "{sync}" (3)'
+    )
+    table = {row[0]: row[-1] for row in report.concurrency_table(some)}
+    assert (table[legacy], table[sync]) == ("1,200", "3")
