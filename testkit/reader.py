@@ -161,8 +161,18 @@ def end_states(text: str) -> list[EndState]:
     ]
 
 
+_TOOL_STAMP = re.compile(r"(?m)^Create Date: .*$")
+"""A line that a tool writes differently on every run: Alembic's time of generation."""
+
+
 def changed_lines(before: str, after: str) -> set[int]:
-    """The line numbers (from 1) of ``after`` that are new or changed since ``before``."""
+    """The line numbers (from 1) of ``after`` that are new or changed since ``before``.
+
+    A generated migration's ``Create Date:`` line does not count: Alembic writes the
+    time it ran, which is never the same twice.
+    """
+    before = _TOOL_STAMP.sub("Create Date:", before)
+    after = _TOOL_STAMP.sub("Create Date:", after)
     matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
     return {
         number + 1
