@@ -16,8 +16,14 @@ test file of that directory was asked for. So a virtualenv without sybil, such a
 reader's with only pytest in it, must still be able to run a single test file under
 ``docs/``: there, an rst file becomes a placeholder that fails only if it is really
 collected.
+
+The site as Read the Docs builds it (``built_site``) is built once per test run and
+shared by the tests of the built site, ``docs/test_site.py`` and
+``docs/test_rendering.py`` (``nox -s site``).
 """
 
+import shlex
+import shutil
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
@@ -26,10 +32,13 @@ from typing import Any, NoReturn
 import pytest
 
 from testkit import chapters
-from testkit.availability import postgres_binaries
+from testkit.availability import postgres_binaries, unavailable
 from testkit.postgres import TemporaryCluster
+from testkit.projects import copy_sources
+from testkit.venv import INSTALL_TIMEOUT, Venv
 
-DOCS = Path(__file__).parent / "docs"
+ROOT = Path(__file__).parent
+DOCS = ROOT / "docs"
 
 collect_ignore = ["example", chapters.PROJECT]
 collect_ignore_glob = [
@@ -77,3 +86,44 @@ def postgres_cluster() -> Iterator[TemporaryCluster]:
     """A throwaway PostgreSQL server for the whole test run; tests make databases in it."""
     with TemporaryCluster(postgres_binaries()) as cluster:
         yield cluster
+
+
+def readthedocs_config() -> dict[str, Any]:
+    """``.readthedocs.yaml``, read here (not on import) so that a virtualenv without
+    PyYAML can still run the tests that don't build the site."""
+    import yaml
+
+    config: dict[str, Any] = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
+    return config
+
+
+def declared_python(config: dict[str, Any]) -> str:
+    """The interpreter for the Python version that ``build.tools.python`` names."""
+    version = config["build"]["tools"]["python"]
+    found = shutil.which(f"python{version}")
+    if found is None:
+        unavailable(f"Read the Docs builds with Python {version}, which is not installed here")
+    return found
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built by the steps of ``.readthedocs.yaml``: install, then build.
+
+    Built once per test run, in a fresh virtualenv from a fresh copy of the repository,
+    and shared by every test of the built site (``docs/test_site.py``,
+    ``docs/test_rendering.py``): the build takes minutes.
+    """
+    config = readthedocs_config()
+    base = tmp_path_factory.mktemp("readthedocs")
+    checkout, output = base / "checkout", base / "output"
+    copy_sources(checkout)
+    venv = Venv.create(base / "venv", declared_python(config))
+    for install in config["python"]["install"]:
+        extras = ",".join(install["extra_requirements"])
+        target = f"{install['path']}[{extras}]"
+        venv.run("python", "-m", "pip", "install", target, cwd=checkout, timeout=INSTALL_TIMEOUT)
+    for command in config["build"]["jobs"]["build"]["html"]:
+        argv = shlex.split(command.replace("$READTHEDOCS_OUTPUT", str(output)))
+        venv.run(*argv, cwd=checkout, env={"READTHEDOCS": "True"}, timeout=600)
+    return output / "html"

@@ -131,6 +131,7 @@ def tests(session: nox.Session) -> None:
         "pytest",
         "--ignore=docs/tutorial",
         "--ignore=docs/test_site.py",
+        "--ignore=docs/test_rendering.py",
         "--cov=aiopyramid",
         "--cov-report=term-missing:skip-covered",
         f"--junitxml={report(f'tests-{session.python}')}",
@@ -172,9 +173,16 @@ def chapters(session: nox.Session, chapter: str) -> None:
 
 @nox.session(python=PYTHONS[1])
 def site(session: nox.Session) -> None:
-    """The built site as a reader meets it: the Read the Docs build, its downloads."""
+    """The built site as a reader meets it: the Read the Docs build, its downloads, its
+    pages in a browser (copy buttons, code that fits); one build for both modules."""
     session.install("-e", ".[test,docs]")
-    session.run("pytest", "docs/test_site.py", f"--junitxml={report('site')}", *session.posargs)
+    session.run(
+        "pytest",
+        "docs/test_site.py",
+        "docs/test_rendering.py",
+        f"--junitxml={report('site')}",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHONS[0])

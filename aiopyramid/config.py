@@ -69,7 +69,7 @@ def refuse_websocket_request(request: Any) -> None:
 
 
 def read_body_before_coroutine(request: Any) -> None:
-    """Read a streamed request body now, in the request greenlet, if a coroutine will need it.
+    """Read a streamed request body now, in the request greenlet, if a coroutine needs it.
 
     A coroutine view runs on the event loop, where WebOb's synchronous reads of
     ``wsgi.input`` cannot wait for the next chunk. So the body is read first; WebOb

@@ -126,10 +126,18 @@ graphviz_dot_args = [
 
 # -- Copy buttons --------------------------------------------------------------
 
-# Console blocks show commands after a ``$ `` prompt and Python sessions after
-# ``>>> `` / ``... ``. The copy button copies the commands alone: prompts
-# stripped, output lines dropped. A block without prompts is copied whole.
-copybutton_prompt_text = r"\$ |>>> |\.\.\. "
+# The copy button copies what the reader types, prompts stripped: the commands of a
+# console block (after ``$ ``), the statements of a ``>>>`` session (after ``>>> ``
+# and ``...``). A block without prompts is copied whole. Output is left out first
+# (``.go``: Pygments' class for it), before the prompts are looked for: so a ``...``
+# line of a console block, elided output, is not taken for Python's continuation
+# prompt, which Pygments marks as a prompt (``.gp``) only right after a ``>>>`` line,
+# as doctest reads it. A bare ``...`` there is a blank line of the statement, which
+# ends a compound statement when pasted into the interpreter. The lines left empty
+# by the output are not copied.
+copybutton_exclude = ".linenos, .go"
+copybutton_prompt_text = r"\$ |>>>(?: |$)|\.\.\.(?: |$)"
 copybutton_prompt_is_regexp = True
 copybutton_only_copy_prompt_lines = True
 copybutton_remove_prompts = True
+copybutton_copy_empty_lines = False

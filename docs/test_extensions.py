@@ -155,7 +155,9 @@ def test_a_chapter_s_change_is_shown_file_by_file(tmp_path: Path) -> None:
     assert ("production.ini", "changed") in shown
     assert ("aiotutorial/api.py", "added") in shown
     assert ("aiotutorial/tests.py", "removed") in shown
-    assert len(marks(html)) == len([kind for _, kind in shown if kind != "removed"])
+    blocks = re.findall(r"<pre>(.*?)</pre>", html, re.DOTALL)
+    assert all(re.sub(r"<[^>]*>", "", block).strip() for block in blocks), "an empty block"
+    assert len(marks(html)) == len(blocks)
 
 
 def test_chapter_1_has_no_change_to_show(tmp_path: Path) -> None:

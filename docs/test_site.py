@@ -9,7 +9,9 @@
 3. Each chapter's change, as its page shows it, is read back from the HTML and
    applied to the previous chapter's project: the result is this chapter's project.
 
-Runs in ``nox -s site``; installing needs PyPI (or pip's cache).
+The site is the ``built_site`` fixture (``conftest.py``), which
+``docs/test_rendering.py`` opens in a browser. Runs in ``nox -s site``; installing
+needs PyPI (or pip's cache).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import html
 import re
 import shlex
-import shutil
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,26 +28,15 @@ import httpx
 import pytest
 import yaml
 
-from testkit.availability import unavailable
 from testkit.changes import apply_change
 from testkit.chapters import PROJECT, ROOT, Chapter, chapters, read_project
 from testkit.downloads import download_names
 from testkit.postgres import URL_VARIABLE, TemporaryCluster
-from testkit.projects import copy_sources
 from testkit.server import ServerProcess, free_port
 from testkit.venv import INSTALL_TIMEOUT, Venv
 
 CONFIG = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
 LATER = [each for each in chapters() if each.change is not None]
-
-
-def declared_python() -> str:
-    """The interpreter for the Python version that ``build.tools.python`` names."""
-    version = CONFIG["build"]["tools"]["python"]
-    found = shutil.which(f"python{version}")
-    if found is None:
-        unavailable(f"Read the Docs builds with Python {version}, which is not installed here")
-    return found
 
 
 def test_the_build_declares_what_the_docs_need() -> None:
@@ -59,30 +49,13 @@ def test_the_build_declares_what_the_docs_need() -> None:
     assert " -W " in command and command.endswith("$READTHEDOCS_OUTPUT/html")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site built by the steps of ``.readthedocs.yaml``: install, then build."""
-    base = tmp_path_factory.mktemp("readthedocs")
-    checkout, output = base / "checkout", base / "output"
-    copy_sources(checkout)
-    venv = Venv.create(base / "venv", declared_python())
-    for install in CONFIG["python"]["install"]:
-        extras = ",".join(install["extra_requirements"])
-        target = f"{install['path']}[{extras}]"
-        venv.run("python", "-m", "pip", "install", target, cwd=checkout, timeout=INSTALL_TIMEOUT)
-    for command in CONFIG["build"]["jobs"]["build"]["html"]:
-        argv = shlex.split(command.replace("$READTHEDOCS_OUTPUT", str(output)))
-        venv.run(*argv, cwd=checkout, env={"READTHEDOCS": "True"}, timeout=600)
-    return output / "html"
-
-
-def test_the_site_has_every_page_and_download(site: Path) -> None:
-    index = (site / "index.html").read_text()
+def test_the_site_has_every_page_and_download(built_site: Path) -> None:
+    index = (built_site / "index.html").read_text()
     assert "<title>Aiopyramid tutorial" in index
     for each in chapters():
-        page = (site / "tutorial" / f"{each.name}.html").read_text()
+        page = (built_site / "tutorial" / f"{each.name}.html").read_text()
         assert each.title in page
-    downloads = sorted(path.name for path in (site / "downloads").iterdir())
+    downloads = sorted(path.name for path in (built_site / "downloads").iterdir())
     assert downloads == sorted(download_names().values())
 
 
@@ -95,9 +68,9 @@ def readme_commands(project: Path) -> list[str]:
 
 @pytest.mark.parametrize("each", chapters(), ids=lambda each: each.name)
 def test_a_chapter_s_download_installs_passes_its_tests_and_serves(
-    each: Chapter, site: Path, postgres_cluster: TemporaryCluster, tmp_path: Path
+    each: Chapter, built_site: Path, postgres_cluster: TemporaryCluster, tmp_path: Path
 ) -> None:
-    downloads = site / "downloads"
+    downloads = built_site / "downloads"
     names = download_names()
     with zipfile.ZipFile(downloads / names[each.name]) as archive:
         archive.extractall(tmp_path)
@@ -176,9 +149,9 @@ def change_from_page(page: str) -> tuple[str, set[str]]:
 
 @pytest.mark.parametrize("each", LATER, ids=lambda each: each.name)
 def test_the_change_a_chapter_shows_turns_the_previous_project_into_its_own(
-    each: Chapter, site: Path
+    each: Chapter, built_site: Path
 ) -> None:
-    page = (site / "tutorial" / f"{each.name}.html").read_text()
+    page = (built_site / "tutorial" / f"{each.name}.html").read_text()
     change, removed = change_from_page(page)
     previous = read_project(chapters()[each.number - 2].directory)
     assert removed <= previous.keys()

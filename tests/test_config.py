@@ -69,7 +69,8 @@ def test_including_aiopyramid_makes_coroutine_or_executor_the_default():
 def test_coroutine_views_with_both_signatures(mapper):
     request = DummyRequest(params={"q": "x"})
     assert call_view(request_only, request, mapper=mapper) == "request-only x"
-    assert call_view(context_and_request, request, "ctx", mapper=mapper) == "context ctx x"
+    answer = call_view(context_and_request, request, "ctx", mapper=mapper)
+    assert answer == "context ctx x"
 
 
 @pytest.mark.parametrize("mapper", [CoroutineMapper, CoroutineOrExecutorMapper])
@@ -77,7 +78,8 @@ def test_class_based_coroutine_views(mapper):
     request = DummyRequest()
     assert call_view(ClassView, request, mapper=mapper) == "class __call__"
     assert call_view(ClassView, request, mapper=mapper, attr="other") == "class attr"
-    assert call_view(ContextClassView, request, "c", mapper=mapper) == "class with context c"
+    answer = call_view(ContextClassView, request, "c", mapper=mapper)
+    assert answer == "class with context c"
 
 
 @pytest.mark.parametrize("mapper", [ExecutorMapper, CoroutineOrExecutorMapper])

@@ -167,18 +167,21 @@ def test_plain_http_to_a_websocket_view_gets_426(client):
 
 
 def test_foreign_origin_is_refused_and_allowed_ones_accepted():
-    settings = {
-        "aiopyramid.websocket.allowed_origins": "https://good.example\nhttp://also.example/"
-    }
+    allowed = "https://good.example\nhttp://also.example/"
+    settings = {"aiopyramid.websocket.allowed_origins": allowed}
     with AppClient(make_app(**settings)) as client:
-        with client.websocket("/echo", headers={"origin": "https://good.example"}) as ws:
+        listed = {"origin": "https://good.example"}
+        with client.websocket("/echo", headers=listed) as ws:
             ws.send("ok")
             assert ws.receive() == "ok"
         with client.websocket("/echo", headers={"origin": "http://testserver"}) as ws:
             ws.send("same origin")
             assert ws.receive() == "same origin"
         evil = {"origin": "https://evil.example"}
-        with pytest.raises(WebsocketRefused) as info, client.websocket("/echo", headers=evil):
+        with (
+            pytest.raises(WebsocketRefused) as info,
+            client.websocket("/echo", headers=evil),
+        ):
             pass
         assert info.value.status == 403
 

@@ -10,10 +10,11 @@
 - ``.. chapter-toctree::`` is a ``toctree`` of every chapter's page, in the order of
   ``example/chapters.toml``, so that a new chapter needs no entry here.
 - ``.. chapter-changes:: chapterN`` shows chapter N's whole change to the project of
-  the chapter before it, file by file: a new file in full, a changed file as the
-  lines of its diff, a removed file by name. Each file is a collapsed ``<details>``
-  element whose ``data-path`` and ``data-kind`` attributes name it, so that a test can
-  read the change back from the page and apply it.
+  the chapter before it, file by file: a new file in full (an empty one is said to
+  be empty), a changed file as the lines of its diff, a removed file by name. Each
+  file is a collapsed ``<details>`` element whose ``data-path`` and ``data-kind``
+  attributes name it, so that a test can read the change back from the page and
+  apply it.
 """
 
 from __future__ import annotations
@@ -94,8 +95,12 @@ class ChapterChanges(Directive):
             wrapper = changed_file(path=change.path, kind=change.kind)
             if change.kind == "added":
                 text = "".join(line for hunk in change.hunks for line in hunk.new())
-                block = nodes.literal_block(text, text)
-                block["language"] = LANGUAGES.get(PurePosixPath(change.path).suffix, "text")
+                if text:
+                    block = nodes.literal_block(text, text)
+                    block["language"] = LANGUAGES.get(PurePosixPath(change.path).suffix, "text")
+                else:
+                    # An empty block would offer a copy button that copies nothing.
+                    block = nodes.paragraph(text="This file is empty.")
             elif change.kind == "changed":
                 text = _hunks_text(change)
                 block = nodes.literal_block(text, text)

@@ -59,9 +59,11 @@ def server_process(command: list[str], *, port: int, log_dir: Path, **env: str) 
 
 
 def pserve(log_dir: Path) -> ServerProcess:
-    """``pserve tests/live_app/live.ini http_port=PORT``: gunicorn with aiopyramid's worker."""
+    """``pserve tests/live_app/live.ini http_port=PORT``: gunicorn with aiopyramid's
+    worker, as the ini file's ``[server:main]`` says."""
     port = free_port()
-    return server_process(["pserve", INI_ARG, f"http_port={port}"], port=port, log_dir=log_dir)
+    command = ["pserve", INI_ARG, f"http_port={port}"]
+    return server_process(command, port=port, log_dir=log_dir)
 
 
 def gunicorn_paste(log_dir: Path) -> ServerProcess:

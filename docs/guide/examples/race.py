@@ -39,8 +39,13 @@ async def get(app: ASGIApplication, path: str) -> str:
     return b"".join(body).decode("utf-8")
 
 
-def finish_times(wsgi_app: Any, slow: str, quick: str, head_start: float = 0.2) -> dict[str, float]:
-    """Start ``slow``, ``head_start`` seconds later ``quick``; return when each finished.
+def finish_times(
+    wsgi_app: Any,
+    slow: str,
+    quick: str,
+    head_start: float = 0.2,
+) -> dict[str, float]:
+    """Start ``slow``, then ``quick`` ``head_start`` seconds later; say when each ended.
 
     Times are in seconds from the moment ``slow`` was sent.
     """

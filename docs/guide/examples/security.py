@@ -97,7 +97,8 @@ async def read(context: Document, request: Request) -> Response:
 
 def legacy_read(context: Document, request: Request) -> Response:
     """A legacy view runs in an executor thread, where synchronous lookups may wait."""
-    return Response(f"{context.__name__}, read by {request.authenticated_userid} (legacy)")
+    user = request.authenticated_userid
+    return Response(f"{context.__name__}, read by {user} (legacy)")
     # [end views]
 
 
