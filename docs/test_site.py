@@ -109,7 +109,13 @@ class ChangeReader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if tag == "details" and attributes.get("class") == "chapter-change":
-            self.files.append({"path": attributes["data-path"], "kind": attributes["data-kind"]})
+            self.files.append(
+                {
+                    "path": attributes["data-path"],
+                    "kind": attributes["data-kind"],
+                    "newline": attributes.get("data-final-newline") != "no",
+                }
+            )
             self.files[-1]["text"] = ""
         elif tag == "pre" and self.files:
             self._in_pre = True
@@ -136,7 +142,9 @@ def change_from_page(page: str) -> tuple[str, set[str]]:
         header = f"diff --git a/{path} b/{path}\n"
         if kind == "added":
             lines = [f"+{line}\n" for line in text.splitlines()]
-            hunk = f"@@ -0,0 +1,{len(lines)} @@\n" if lines else ""
+            if lines and not file["newline"]:
+                lines.append("\\ No newline at end of file\n")
+            hunk = f"@@ -0,0 +1,{len(text.splitlines())} @@\n" if lines else ""
             parts.append(
                 f"{header}new file mode 100644\n--- /dev/null\n+++ b/{path}\n{hunk}{''.join(lines)}"
             )

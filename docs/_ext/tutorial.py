@@ -54,8 +54,10 @@ class changed_file(nodes.General, nodes.Element):
 
 
 def visit_changed_file_html(translator: Any, node: changed_file) -> None:
+    ending = ' data-final-newline="no"' if node.get("no_final_newline") else ""
     translator.body.append(
-        f'<details class="chapter-change" data-path="{node["path"]}" data-kind="{node["kind"]}">'
+        f'<details class="chapter-change" data-path="{node["path"]}" '
+        f'data-kind="{node["kind"]}"{ending}>'
         f"<summary><code>{node['path']}</code> ({node['kind']})</summary>"
     )
 
@@ -95,6 +97,7 @@ class ChapterChanges(Directive):
             wrapper = changed_file(path=change.path, kind=change.kind)
             if change.kind == "added":
                 text = "".join(line for hunk in change.hunks for line in hunk.new())
+                wrapper["no_final_newline"] = bool(text) and not text.endswith("\n")
                 if text:
                     block = nodes.literal_block(text, text)
                     block["language"] = LANGUAGES.get(PurePosixPath(change.path).suffix, "text")
