@@ -32,8 +32,8 @@ def includeme(config: Any) -> None:
     """
     from aiopyramid.config import CoroutineOrExecutorMapper
     from aiopyramid.lifespan import add_lifespan_hook
-    from aiopyramid.settings import REGISTRY_KEY, AiopyramidSettings
+    from aiopyramid.settings import settings_from
 
-    config.registry[REGISTRY_KEY] = AiopyramidSettings.parse(config.registry.settings or {})
+    settings_from(config.registry)
     config.set_view_mapper(CoroutineOrExecutorMapper)
     config.add_directive("add_lifespan_hook", add_lifespan_hook)

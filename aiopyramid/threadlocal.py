@@ -19,9 +19,9 @@ from pyramid.threadlocal import ThreadLocalManager
 
 __all__ = ["ContextLocalManager", "make_request_stack_context_local"]
 
-RequestInfo = dict[str, Any]
+_RequestInfo = dict[str, Any]
 
-_stack: contextvars.ContextVar[tuple[RequestInfo, ...]] = contextvars.ContextVar(
+_stack: contextvars.ContextVar[tuple[_RequestInfo, ...]] = contextvars.ContextVar(
     "aiopyramid_pyramid_stack", default=()
 )
 
@@ -39,21 +39,21 @@ class ContextLocalManager(ThreadLocalManager):  # type: ignore[misc]
         self.default = default
 
     @property
-    def stack(self) -> list[RequestInfo]:
+    def stack(self) -> list[_RequestInfo]:
         """A copy of the current context's stack, oldest entry first."""
         return list(_stack.get())
 
     @stack.setter
-    def stack(self, value: list[RequestInfo]) -> None:
+    def stack(self, value: list[_RequestInfo]) -> None:
         _stack.set(tuple(value))
 
-    def push(self, info: RequestInfo) -> None:
+    def push(self, info: _RequestInfo) -> None:
         """Make ``info`` (a dict with ``request`` and ``registry``) the current entry."""
         _stack.set((*_stack.get(), info))
 
     set = push
 
-    def pop(self) -> RequestInfo | None:
+    def pop(self) -> _RequestInfo | None:
         """Remove and return the current entry, or ``None`` when the stack is empty."""
         stack = _stack.get()
         if not stack:
@@ -61,7 +61,7 @@ class ContextLocalManager(ThreadLocalManager):  # type: ignore[misc]
         _stack.set(stack[:-1])
         return stack[-1]
 
-    def get(self) -> RequestInfo:
+    def get(self) -> _RequestInfo:
         """Return the current entry, or Pyramid's defaults when there is none."""
         stack = _stack.get()
         if stack:

@@ -1,6 +1,7 @@
 """View mappers: coroutine, executor, both, and how they treat every kind of view."""
 
 import asyncio
+import functools
 import threading
 import time
 
@@ -17,6 +18,7 @@ from aiopyramid.config import (
     CoroutineMapper,
     CoroutineOrExecutorMapper,
     ExecutorMapper,
+    _is_coroutine_like,
 )
 from aiopyramid.exceptions import ScopeError
 from aiopyramid.testing import AppClient, call_view
@@ -196,3 +198,39 @@ def test_coroutine_views_can_read_a_streamed_body():
     with AppClient(config.make_wsgi_app()) as client:
         chunks = [b"x" * 40_000, b"y" * 40_000, b"end"]
         assert client.request("POST", "/upload", body=chunks).text == "80003 end"
+
+
+class CallableCoroutine:
+    async def __call__(self, request):
+        return None
+
+
+class CallablePlain:
+    def __call__(self, request):
+        return None
+
+
+def legacy_generator(request):
+    yield "aiopyramid 0.4 ran this as a coroutine"
+
+
+async def async_generator(request):
+    yield None
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        (request_only, True),
+        (functools.partial(request_only), True),
+        (CallableCoroutine(), True),
+        (legacy_generator, True),
+        (async_generator, True),
+        (blocking, False),
+        (CallablePlain(), False),
+        (CallableCoroutine, False),
+        (len, False),
+    ],
+)
+def test_mappers_treat_coroutine_and_generator_functions_as_coroutine_views(view, expected):
+    assert _is_coroutine_like(view) is expected
