@@ -27,6 +27,7 @@ from aiopyramid.exceptions import ClientDisconnected
 from aiopyramid.helpers import _wait_for_awaitable, spawn_greenlet
 from aiopyramid.lifespan import hooks_of
 from aiopyramid.settings import AiopyramidSettings, settings_from
+from aiopyramid.threadlocal import make_request_stack_context_local
 from aiopyramid.types import ExcInfo, Message, Receive, Scope, Send, WSGIApp
 from aiopyramid.websocket.connection import GOING_AWAY, INTERNAL_ERROR, WebsocketConnection
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
@@ -179,10 +180,13 @@ class ASGIApplication:
 
     Settings (body size limit, websocket limits) come from the Pyramid registry of
     ``wsgi_app`` when it has one, else from ``settings``, else the defaults listed in
-    :mod:`aiopyramid.settings`.
+    :mod:`aiopyramid.settings`. Building one makes Pyramid's request stack
+    context-local (see :mod:`aiopyramid.threadlocal`), as the requests it serves
+    interleave on one thread.
     """
 
     def __init__(self, wsgi_app: WSGIApp, settings: AiopyramidSettings | None = None) -> None:
+        make_request_stack_context_local()
         self.wsgi_app = wsgi_app
         registry = getattr(wsgi_app, "registry", None)
         if settings is None:
