@@ -9,14 +9,18 @@ any ASGI server through :mod:`aiopyramid.asgi`.
 Importing aiopyramid, or any of its modules, changes nothing in Pyramid. Including
 it makes Pyramid's request stack context-local (see :mod:`aiopyramid.threadlocal`),
 so concurrent requests on one thread never see each other's request.
+
+``aiopyramid.__version__`` is the version of the installed distribution, as its
+metadata records it.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 __all__ = ["includeme"]
-__version__ = "1.0.0"
+__version__ = version("aiopyramid")
 
 
 def includeme(config: Any) -> None:

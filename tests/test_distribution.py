@@ -1,12 +1,15 @@
-"""The library's distribution: runtime dependencies of its own only."""
+"""The library's distribution: one version, and runtime dependencies of its own only."""
 
 from __future__ import annotations
 
 import tomllib
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
+
+import aiopyramid
 
 PYPROJECT = Path(__file__).parents[1] / "pyproject.toml"
 
@@ -15,6 +18,10 @@ def project() -> dict[str, Any]:
     with PYPROJECT.open("rb") as pyproject:
         table: dict[str, Any] = tomllib.load(pyproject)["project"]
     return table
+
+
+def test_the_version_is_the_distributions() -> None:
+    assert aiopyramid.__version__ == version("aiopyramid") == project()["version"]
 
 
 def test_runtime_dependencies_are_what_the_library_imports() -> None:
