@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 import greenlet
 
-from aiopyramid.exceptions import ScopeError
+from aiopyramid.exceptions import NotACoroutineFunction, ScopeError
 
 __all__ = [
     "is_generator",
@@ -227,12 +227,16 @@ def synchronize(
     returns the coroutine for the caller to await when ``strict=False``.
 
     Use it bare (``@synchronize``) or configured (``@synchronize(strict=False)``).
-    The original coroutine function stays available as ``__wrapped__``.
+    The original coroutine function stays available as ``__wrapped__``. Anything
+    but a coroutine function raises
+    :exc:`~aiopyramid.exceptions.NotACoroutineFunction`.
     """
 
     def decorate(function: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, Any]:
         if not inspect.iscoroutinefunction(function):
-            raise TypeError(f"synchronize() needs a coroutine function, got {function!r}")
+            raise NotACoroutineFunction(
+                f"synchronize() needs a coroutine function (async def), got {function!r}"
+            )
 
         @functools.wraps(function)
         def synchronized(*args: _P.args, **kwargs: _P.kwargs) -> Any:
