@@ -49,6 +49,9 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 REPORTS = Path(".nox-reports")
 """Where every pytest session writes its JUnit report, which CI checks for skips."""
 
+PRERELEASE_WATCHED = ["pyramid", "greenlet", "gunicorn", "webob"]
+"""The projects whose internals aiopyramid touches (see the prerelease session)."""
+
 CI_SESSIONS = ["lint", "docs", "tests", "chapters", "site", "bench_smoke"]
 """What CI runs: plain ``nox`` runs the same (README shows it; a test checks)."""
 
@@ -136,6 +139,18 @@ def tests(session: nox.Session) -> None:
         f"--junitxml={report(f'tests-{session.python}')}",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHONS)
+def prerelease(session: nox.Session) -> None:
+    """The library's tests against the next releases of the projects whose internals
+    aiopyramid relies on: Pyramid, greenlet, gunicorn and WebOb, pre-releases
+    included. Not part of plain nox: a failure here is news, not a broken build."""
+    session.install("-e", ".[test]")
+    session.install("--pre", "--upgrade", *PRERELEASE_WATCHED)
+    versions = "; ".join(f"print({name!r}, version({name!r}))" for name in PRERELEASE_WATCHED)
+    session.run("python", "-c", f"from importlib.metadata import version; {versions}")
+    session.run("pytest", "tests", *session.posargs)
 
 
 @nox.session
