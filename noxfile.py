@@ -148,8 +148,8 @@ def prerelease(session: nox.Session) -> None:
     included. Not part of plain nox: a failure here is news, not a broken build."""
     session.install("-e", ".[test]")
     session.install("--pre", "--upgrade", *PRERELEASE_WATCHED)
-    versions = "; ".join(f"print({name!r}, version({name!r}))" for name in PRERELEASE_WATCHED)
-    session.run("python", "-c", f"from importlib.metadata import version; {versions}")
+    show = "import sys, importlib.metadata as m; [print(n, m.version(n)) for n in sys.argv[1:]]"
+    session.run("python", "-c", show, *PRERELEASE_WATCHED)
     session.run("pytest", "tests", *session.posargs)
 
 
