@@ -87,7 +87,7 @@ class ContextStack(MutableSequence[_RequestInfo]):
         return len(_stack.get())
 
     def insert(self, index: int, value: _RequestInfo) -> None:
-        """Insert ``value`` before ``index``, as :meth:`list.insert` does."""
+        """Insert ``value`` before ``index``, as a list's ``insert()`` does."""
         entries = list(_stack.get())
         entries.insert(index, value)
         _stack.set(tuple(entries))
