@@ -57,8 +57,8 @@ def _is_coroutine_like(function: object) -> bool:
 
     The mappers treat both as coroutine views. A generator function is what an
     aiopyramid 0.4 coroutine view became once its ``@asyncio.coroutine`` was
-    removed: awaiting its generator fails, so such a view fails when it is called,
-    with an error that names the generator. :func:`functools.partial` objects are
+    removed: such a view fails when it is called, with a :exc:`TypeError` saying
+    that a generator cannot be awaited. :func:`functools.partial` objects are
     looked through, and a callable instance is judged by its ``__call__``.
     """
     while isinstance(function, functools.partial):
@@ -120,8 +120,8 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
     def view_is_coroutine(self, view: Any) -> bool:
         """Tell whether calling ``view`` (with this mapper's ``attr``) returns a coroutine.
 
-        Generator functions count too: they were coroutines in aiopyramid 0.4, and
-        awaiting one now fails with an error that names it.
+        Generator functions count too: they were coroutines in aiopyramid 0.4;
+        awaiting what one returns now fails with a :exc:`TypeError`.
         """
         return _is_coroutine_like(_view_target(view, self.attr))
 

@@ -148,6 +148,8 @@ def test_the_stack_attribute_changes_the_current_stack_like_a_list():
     assert manager.stack == []
     assert get_current_request() is None
     manager.stack.append(A)
+    assert manager.stack == manager.stack
+    assert repr(manager.stack) == f"ContextStack({[A]!r})"
     manager.stack.clear()
     assert get_current_request() is None
 
