@@ -49,6 +49,9 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 REPORTS = Path(".nox-reports")
 """Where every pytest session writes its JUnit report, which CI checks for skips."""
 
+PRERELEASE_WATCHED = ["pyramid", "greenlet", "gunicorn", "webob"]
+"""The projects whose internals aiopyramid touches (see the prerelease session)."""
+
 CI_SESSIONS = ["lint", "docs", "tests", "chapters", "site", "bench_smoke"]
 """What CI runs: plain ``nox`` runs the same (README shows it; a test checks)."""
 
@@ -137,6 +140,18 @@ def tests(session: nox.Session) -> None:
         f"--junitxml={report(f'tests-{session.python}')}",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHONS)
+def prerelease(session: nox.Session) -> None:
+    """The library's tests against the next releases of the projects whose internals
+    aiopyramid relies on: Pyramid, greenlet, gunicorn and WebOb, pre-releases
+    included. Not part of plain nox: a failure here is news, not a broken build."""
+    session.install("-e", ".[test]")
+    session.install("--pre", "--upgrade", *PRERELEASE_WATCHED)
+    show = "import sys, importlib.metadata as m; [print(n, m.version(n)) for n in sys.argv[1:]]"
+    session.run("python", "-c", show, *PRERELEASE_WATCHED)
+    session.run("pytest", "tests", *session.posargs)
 
 
 @nox.session

@@ -19,15 +19,16 @@ import inspect
 import io
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
-from types import TracebackType
+from collections.abc import Callable
 from typing import Any
 
 from aiopyramid.environ import RequestBody, build_environ, declares_body
 from aiopyramid.exceptions import ClientDisconnected
-from aiopyramid.helpers import spawn_greenlet, wait_for_awaitable
+from aiopyramid.helpers import _wait_for_awaitable, spawn_greenlet
 from aiopyramid.lifespan import hooks_of
 from aiopyramid.settings import AiopyramidSettings, settings_from
+from aiopyramid.threadlocal import make_request_stack_context_local
+from aiopyramid.types import ExcInfo, Message, Receive, Scope, Send, WSGIApp
 from aiopyramid.websocket.connection import GOING_AWAY, INTERNAL_ERROR, WebsocketConnection
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
 
@@ -39,14 +40,7 @@ __all__ = [
     "is_asgi_app",
 ]
 
-log = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+_log = logging.getLogger(__name__)
 
 CONFIG_ENVIRON_VARIABLE = "AIOPYRAMID_CONFIG"
 """The environment variable :func:`app_from_environ` reads the ini file's path from."""
@@ -79,7 +73,7 @@ def _plain_response(status: int, text: str) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": body}
 
 
-class ResponseWriter:
+class _ResponseWriter:
     """The WSGI side of a response: ``start_response`` and ``write``, streamed to ASGI.
 
     Runs in the request greenlet; each ASGI ``send`` is awaited on the loop. The
@@ -142,15 +136,15 @@ class ResponseWriter:
     def write(self, chunk: bytes) -> None:
         """Send one body chunk, starting the response first if needed."""
         if chunk:
-            wait_for_awaitable(self._send_each(self._messages(chunk, more=True)))
+            _wait_for_awaitable(self._send_each(self._messages(chunk, more=True)))
 
     def finish(self, last_chunk: bytes = b"") -> None:
         """Queue the last chunk (possibly empty), which ends the response, for the adapter."""
         self.last_messages = self._messages(last_chunk, more=False)
 
 
-def run_wsgi_app(
-    app: WSGIApp, environ: dict[str, Any], writer: ResponseWriter | _RefusalCollector
+def _run_wsgi_app(
+    app: WSGIApp, environ: dict[str, Any], writer: _ResponseWriter | _RefusalCollector
 ) -> None:
     """Call the WSGI ``app`` and stream its response through ``writer`` (in a greenlet).
 
@@ -186,10 +180,13 @@ class ASGIApplication:
 
     Settings (body size limit, websocket limits) come from the Pyramid registry of
     ``wsgi_app`` when it has one, else from ``settings``, else the defaults listed in
-    :mod:`aiopyramid.settings`.
+    :mod:`aiopyramid.settings`. Building one makes Pyramid's request stack
+    context-local (see :mod:`aiopyramid.threadlocal`), as the requests it serves
+    interleave on one thread.
     """
 
     def __init__(self, wsgi_app: WSGIApp, settings: AiopyramidSettings | None = None) -> None:
+        make_request_stack_context_local()
         self.wsgi_app = wsgi_app
         registry = getattr(wsgi_app, "registry", None)
         if settings is None:
@@ -249,15 +246,15 @@ class ASGIApplication:
             expect_body = declares_body(scope)
         limit = self.settings.max_body_size
         environ["wsgi.input"] = RequestBody(receive, limit, expect_body=expect_body)
-        writer = ResponseWriter(send)
+        writer = _ResponseWriter(send)
         try:
-            await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, writer)
+            await spawn_greenlet(_run_wsgi_app, self.wsgi_app, environ, writer)
             for message in writer.last_messages:
                 await send(message)
         except ClientDisconnected:
-            log.debug("client disconnected during %s %s", scope.get("method"), scope["path"])
+            _log.debug("client disconnected during %s %s", scope.get("method"), scope["path"])
         except Exception:
-            log.exception("error while serving %s %s", scope.get("method"), scope["path"])
+            _log.exception("error while serving %s %s", scope.get("method"), scope["path"])
             if writer.started:
                 raise  # the server aborts the connection: the response is incomplete
             for message in _plain_response(500, "Internal Server Error"):
@@ -279,9 +276,9 @@ class ASGIApplication:
         collector = _RefusalCollector()
         self.open_websockets.add(connection)
         try:
-            await spawn_greenlet(run_wsgi_app, self.wsgi_app, environ, collector)
+            await spawn_greenlet(_run_wsgi_app, self.wsgi_app, environ, collector)
         except Exception:
-            log.exception("error in websocket view for %s", scope["path"])
+            _log.exception("error in websocket view for %s", scope["path"])
             if connection.accepted:
                 await connection.close(INTERNAL_ERROR, "internal error")
                 return
@@ -323,7 +320,7 @@ class ASGIApplication:
             try:
                 await (hooks.run_startup() if kind == "startup" else hooks.run_shutdown())
             except Exception as error:
-                log.exception("lifespan %s failed", kind)
+                _log.exception("lifespan %s failed", kind)
                 await send({"type": f"lifespan.{kind}.failed", "message": repr(error)})
             else:
                 await send({"type": f"lifespan.{kind}.complete"})

@@ -17,6 +17,7 @@ known not to block and are called directly by every mapper.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -27,8 +28,7 @@ from pyramid.util import object_description
 from pyramid.viewderivers import DefaultViewMapper
 
 from aiopyramid.environ import RequestBody
-from aiopyramid.helpers import in_request_greenlet, is_generator, run_in_executor
-from aiopyramid.helpers import wait_for_awaitable as _wait_for_awaitable
+from aiopyramid.helpers import _in_request_greenlet, _wait_for_awaitable, run_in_executor
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
 
 __all__ = [
@@ -36,13 +36,14 @@ __all__ = [
     "CoroutineMapper",
     "CoroutineOrExecutorMapper",
     "ExecutorMapper",
+    "MappedView",
 ]
 
 MappedView = Callable[[Any, Any], Any]
 """What a mapper returns: Pyramid calls it with ``(context, request)``."""
 
 
-def view_target(view: Any, attr: str | None) -> Any:
+def _view_target(view: Any, attr: str | None) -> Any:
     """Return the callable that actually runs when ``view`` is called with ``attr``."""
     if inspect.isclass(view):
         return getattr(view, attr or "__call__", None)
@@ -51,13 +52,35 @@ def view_target(view: Any, attr: str | None) -> Any:
     return view
 
 
-def is_pyramid_builtin(view: Any) -> bool:
+def _is_coroutine_like(function: object) -> bool:
+    """Tell whether calling ``function`` gives a coroutine or a generator rather than a result.
+
+    The mappers treat both as coroutine views. A generator function is what an
+    aiopyramid 0.4 coroutine view became once its ``@asyncio.coroutine`` was
+    removed: such a view fails when it is called, with a :exc:`TypeError` saying
+    that a generator cannot be awaited. :func:`functools.partial` objects are
+    looked through, and a callable instance is judged by its ``__call__``.
+    """
+    while isinstance(function, functools.partial):
+        function = function.func
+    if inspect.isclass(function) or not callable(function):
+        return False
+    if not inspect.isroutine(function):
+        function = type(function).__call__
+    return (
+        inspect.iscoroutinefunction(function)
+        or inspect.isgeneratorfunction(function)
+        or inspect.isasyncgenfunction(function)
+    )
+
+
+def _is_pyramid_builtin(view: Any) -> bool:
     """Tell whether ``view`` is one of Pyramid's own views, such as its exception view."""
     module = getattr(view, "__module__", None) or type(view).__module__
     return module == "pyramid" or module.startswith("pyramid.")
 
 
-def refuse_websocket_request(request: Any) -> None:
+def _refuse_websocket_request(request: Any) -> None:
     """Refuse a websocket handshake that reached an ordinary (non-websocket) view.
 
     Without this, a websocket request to a plain URL would run that view (and its
@@ -68,8 +91,8 @@ def refuse_websocket_request(request: Any) -> None:
         raise HTTPForbidden("This URL does not accept websocket connections.")
 
 
-def read_body_before_coroutine(request: Any) -> None:
-    """Read a streamed request body now, in the request greenlet, if a coroutine needs it.
+def _read_body_before_coroutine(request: Any) -> None:
+    """Read a streamed request body now, in the request greenlet, if a coroutine will need it.
 
     A coroutine view runs on the event loop, where WebOb's synchronous reads of
     ``wsgi.input`` cannot wait for the next chunk. So the body is read first; WebOb
@@ -90,13 +113,17 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
     def __call__(self, view: Any) -> MappedView:
         """Map ``view`` to a ``(context, request)`` callable; check it fits this mapper."""
         mapped: MappedView = super().__call__(view)
-        if is_pyramid_builtin(view):
+        if _is_pyramid_builtin(view):
             return self.call_directly(mapped)
         return self.adapt(view, mapped)
 
     def view_is_coroutine(self, view: Any) -> bool:
-        """Tell whether calling ``view`` (with this mapper's ``attr``) returns a coroutine."""
-        return is_generator(view_target(view, self.attr))
+        """Tell whether calling ``view`` (with this mapper's ``attr``) returns a coroutine.
+
+        Generator functions count too: they were coroutines in aiopyramid 0.4;
+        awaiting what one returns now fails with a :exc:`TypeError`.
+        """
+        return _is_coroutine_like(_view_target(view, self.attr))
 
     def describe(self, view: Any) -> str:
         """Name ``view`` for error messages, the way Pyramid describes views."""
@@ -112,10 +139,10 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
         """Call the view in the request greenlet; await its result if it is awaitable."""
 
         def direct_view(context: Any, request: Any) -> Any:
-            refuse_websocket_request(request)
+            _refuse_websocket_request(request)
             result = mapped(context, request)
             if inspect.isawaitable(result):
-                read_body_before_coroutine(request)
+                _read_body_before_coroutine(request)
                 return _wait_for_awaitable(result)
             return result
 
@@ -126,8 +153,8 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
         """Await the coroutine the view returns on the loop, from the request greenlet."""
 
         def coroutine_view(context: Any, request: Any) -> Any:
-            refuse_websocket_request(request)
-            read_body_before_coroutine(request)
+            _refuse_websocket_request(request)
+            _read_body_before_coroutine(request)
             return _wait_for_awaitable(mapped(context, request))
 
         return coroutine_view
@@ -141,8 +168,8 @@ class AsyncioMapperBase(DefaultViewMapper):  # type: ignore[misc]
         """
 
         def executor_view(context: Any, request: Any) -> Any:
-            refuse_websocket_request(request)
-            if not in_request_greenlet():
+            _refuse_websocket_request(request)
+            if not _in_request_greenlet():
                 return mapped(context, request)
             result = _wait_for_awaitable(run_in_executor(None, mapped, context, request))
             if inspect.isawaitable(result):

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
 
 from aiopyramid.exceptions import ClientDisconnected
-from aiopyramid.helpers import wait_for_awaitable
+from aiopyramid.helpers import _wait_for_awaitable
+from aiopyramid.types import Receive, Scope
 
 __all__ = ["RequestBody", "build_environ", "declares_body"]
-
-ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 
 # Repeated headers are joined with ", " (RFC 9110 section 5.3), cookies with "; "
 # (RFC 9113 section 8.2.3).
@@ -42,7 +40,7 @@ def _target_path(target: bytes) -> bytes:
     return path
 
 
-def _wsgi_path(scope: dict[str, Any]) -> tuple[str, str]:
+def _wsgi_path(scope: Scope) -> tuple[str, str]:
     """Return ``(SCRIPT_NAME, PATH_INFO)`` as WSGI "bytes in latin-1" strings.
 
     Like WSGI servers, PATH_INFO is the percent-decoded raw path. ``root_path`` is
@@ -85,7 +83,7 @@ def _header_key(raw_name: bytes) -> str:
     return key
 
 
-def build_environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
+def build_environ(scope: Scope, body: Any) -> dict[str, Any]:
     """Translate an ``http`` or ``websocket`` scope into a WSGI environ reading ``body``."""
     script_name, path_info = _wsgi_path(scope)
     scheme = _SCHEMES.get(scope.get("scheme", "http"), scope.get("scheme"))
@@ -132,7 +130,7 @@ def build_environ(scope: dict[str, Any], body: Any) -> dict[str, Any]:
     return environ
 
 
-def declares_body(scope: dict[str, Any]) -> bool:
+def declares_body(scope: Scope) -> bool:
     """Tell whether the request announces a body (non-zero Content-Length, or chunked)."""
     for name, value in scope.get("headers", ()):
         name = name.lower()
@@ -155,7 +153,7 @@ class RequestBody(io.RawIOBase):
     _received = 0
     _pending = b""
 
-    def __init__(self, receive: ASGIReceive, limit: int, *, expect_body: bool = True) -> None:
+    def __init__(self, receive: Receive, limit: int, *, expect_body: bool = True) -> None:
         # One per request: io.RawIOBase needs no __init__ call, and the counters
         # start from the class attributes above.
         self._receive = receive
@@ -172,7 +170,7 @@ class RequestBody(io.RawIOBase):
         return True
 
     def _fill(self) -> None:
-        message = wait_for_awaitable(self._receive())
+        message = _wait_for_awaitable(self._receive())
         if message["type"] == "http.disconnect":
             self._more = False
             raise ClientDisconnected("the client disconnected while sending its request")

@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 import greenlet
 
-from aiopyramid.exceptions import ScopeError
+from aiopyramid.exceptions import NotACoroutineFunction, ScopeError
 
 __all__ = [
     "is_generator",
@@ -34,8 +34,8 @@ __all__ = [
     "use_executor",
 ]
 
-P = ParamSpec("P")
-T = TypeVar("T")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class _RequestGreenlet(greenlet.greenlet):  # type: ignore[misc]
@@ -113,7 +113,7 @@ class _ExecutorState(threading.local):
 _executor_state = _ExecutorState()
 
 
-def in_request_greenlet() -> bool:
+def _in_request_greenlet() -> bool:
     """Tell whether the caller runs inside a greenlet started by :func:`spawn_greenlet`."""
     return isinstance(greenlet.getcurrent(), _RequestGreenlet)
 
@@ -122,20 +122,20 @@ def _loop_of_executor_thread() -> asyncio.AbstractEventLoop | None:
     return _executor_state.loop
 
 
-def can_wait() -> bool:
+def _can_wait() -> bool:
     """Tell whether synchronous code running here may wait for a coroutine.
 
     True inside a request greenlet and inside an executor thread started by
     aiopyramid; false anywhere else, including coroutines running on the loop.
     """
-    return in_request_greenlet() or _loop_of_executor_thread() is not None
+    return _in_request_greenlet() or _loop_of_executor_thread() is not None
 
 
-async def _awaited(awaitable: Awaitable[T]) -> T:
+async def _awaited(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
 
 
-def wait_for_awaitable(awaitable: Awaitable[T]) -> T:
+def _wait_for_awaitable(awaitable: Awaitable[_T]) -> _T:
     """Block the calling synchronous code until ``awaitable`` is done, without blocking the loop.
 
     Inside a request greenlet the awaitable goes to the loop greenlet; inside an
@@ -160,7 +160,7 @@ def wait_for_awaitable(awaitable: Awaitable[T]) -> T:
     )
 
 
-async def spawn_greenlet(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def spawn_greenlet(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """Run ``func(*args, **kwargs)`` in a request greenlet and return its result.
 
     Every awaitable the greenlet hands up (through :func:`synchronize`) is awaited
@@ -201,17 +201,19 @@ async def spawn_greenlet(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 
 
 @overload
-def synchronize(coroutine_function: Callable[P, Coroutine[Any, Any, T]], /) -> Callable[P, T]: ...
+def synchronize(
+    coroutine_function: Callable[_P, Coroutine[Any, Any, _T]], /
+) -> Callable[_P, _T]: ...
 
 
 @overload
 def synchronize(
     coroutine_function: None = None, /, *, strict: bool = True
-) -> Callable[[Callable[P, Coroutine[Any, Any, T]]], Callable[P, Any]]: ...
+) -> Callable[[Callable[_P, Coroutine[Any, Any, _T]]], Callable[_P, Any]]: ...
 
 
 def synchronize(
-    coroutine_function: Callable[P, Coroutine[Any, Any, T]] | None = None,
+    coroutine_function: Callable[_P, Coroutine[Any, Any, _T]] | None = None,
     /,
     *,
     strict: bool = True,
@@ -225,17 +227,21 @@ def synchronize(
     returns the coroutine for the caller to await when ``strict=False``.
 
     Use it bare (``@synchronize``) or configured (``@synchronize(strict=False)``).
-    The original coroutine function stays available as ``__wrapped__``.
+    The original coroutine function stays available as ``__wrapped__``. Anything
+    but a coroutine function raises
+    :exc:`~aiopyramid.exceptions.NotACoroutineFunction`.
     """
 
-    def decorate(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Any]:
+    def decorate(function: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, Any]:
         if not inspect.iscoroutinefunction(function):
-            raise TypeError(f"synchronize() needs a coroutine function, got {function!r}")
+            raise NotACoroutineFunction(
+                f"synchronize() needs a coroutine function (async def), got {function!r}"
+            )
 
         @functools.wraps(function)
-        def synchronized(*args: P.args, **kwargs: P.kwargs) -> Any:
-            if can_wait():
-                return wait_for_awaitable(function(*args, **kwargs))
+        def synchronized(*args: _P.args, **kwargs: _P.kwargs) -> Any:
+            if _can_wait():
+                return _wait_for_awaitable(function(*args, **kwargs))
             if not strict:
                 return function(*args, **kwargs)
             raise ScopeError(
@@ -255,8 +261,8 @@ def synchronize(
 
 
 def spawn_greenlet_on_scope_error(
-    function: Callable[P, T],
-) -> Callable[P, T | Coroutine[Any, Any, T]]:
+    function: Callable[_P, _T],
+) -> Callable[_P, _T | Coroutine[Any, Any, _T]]:
     """Let a function that uses synchronized coroutines be called from anywhere.
 
     Inside a request greenlet the decorated function runs directly and returns its
@@ -266,8 +272,8 @@ def spawn_greenlet_on_scope_error(
     """
 
     @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | Coroutine[Any, Any, T]:
-        if can_wait():
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T | Coroutine[Any, Any, _T]:
+        if _can_wait():
             return function(*args, **kwargs)
         return spawn_greenlet(function, *args, **kwargs)
 
@@ -277,10 +283,10 @@ def spawn_greenlet_on_scope_error(
 def _call_in_executor_thread(
     loop: asyncio.AbstractEventLoop,
     context: contextvars.Context,
-    function: Callable[..., T],
+    function: Callable[..., _T],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-) -> T:
+) -> _T:
     _executor_state.loop = loop
     try:
         return context.run(function, *args, **kwargs)
@@ -289,8 +295,8 @@ def _call_in_executor_thread(
 
 
 async def run_in_executor(
-    executor: Executor | None, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T:
+    executor: Executor | None, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+) -> _T:
     """Run blocking ``function`` in ``executor`` (the loop's default when ``None``).
 
     The thread runs in a copy of the caller's context, so Pyramid's current request
@@ -305,17 +311,17 @@ async def run_in_executor(
 
 
 @overload
-def use_executor(function: Callable[P, T], /) -> Callable[P, Coroutine[Any, Any, T]]: ...
+def use_executor(function: Callable[_P, _T], /) -> Callable[_P, Coroutine[Any, Any, _T]]: ...
 
 
 @overload
 def use_executor(
     function: None = None, /, *, executor: Executor | None = None
-) -> Callable[[Callable[P, T]], Callable[P, Coroutine[Any, Any, T]]]: ...
+) -> Callable[[Callable[_P, _T]], Callable[_P, Coroutine[Any, Any, _T]]]: ...
 
 
 def use_executor(
-    function: Callable[P, T] | None = None, /, *, executor: Executor | None = None
+    function: Callable[_P, _T] | None = None, /, *, executor: Executor | None = None
 ) -> Any:
     """Turn a blocking function into a coroutine function that runs it in an executor.
 
@@ -323,9 +329,9 @@ def use_executor(
     ``@use_executor(executor=my_pool)``.
     """
 
-    def decorate(blocking: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
+    def decorate(blocking: Callable[_P, _T]) -> Callable[_P, Coroutine[Any, Any, _T]]:
         @functools.wraps(blocking)
-        async def in_executor(*args: P.args, **kwargs: P.kwargs) -> T:
+        async def in_executor(*args: _P.args, **kwargs: _P.kwargs) -> _T:
             return await run_in_executor(executor, blocking, *args, **kwargs)
 
         return in_executor
@@ -336,19 +342,13 @@ def use_executor(
 
 
 def is_generator(function: object) -> bool:
-    """Tell whether calling ``function`` produces a generator or a coroutine, not a result.
+    """Tell whether ``function`` is a generator function (a ``def`` containing ``yield``).
 
-    Looks through :func:`functools.partial` and at the ``__call__`` of callable
-    instances; async generators count too.
+    In aiopyramid 0.4 this answered "can this become an ``asyncio.coroutine``?": true
+    for generator functions, generator objects and futures, which is how 0.4 told
+    coroutine views (``@asyncio.coroutine`` generators) from plain ones. Python 3.11
+    removed generator-based coroutines: coroutine views are ``async def`` functions
+    now, and this function only answers the question its name asks.
+    :func:`functools.partial` objects are looked through.
     """
-    while isinstance(function, functools.partial):
-        function = function.func
-    if inspect.isclass(function) or not callable(function):
-        return False
-    if not inspect.isroutine(function):
-        function = type(function).__call__
-    return (
-        inspect.iscoroutinefunction(function)
-        or inspect.isgeneratorfunction(function)
-        or inspect.isasyncgenfunction(function)
-    )
+    return inspect.isgeneratorfunction(function)

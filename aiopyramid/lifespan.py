@@ -26,9 +26,9 @@ from typing import Any
 
 __all__ = ["REGISTRY_KEY", "LifespanHooks", "add_lifespan_hook", "hooks_of"]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
-Hook = Callable[[], Awaitable[Any]]
+_Hook = Callable[[], Awaitable[Any]]
 
 REGISTRY_KEY = "aiopyramid.lifespan"
 """Where the application's :class:`LifespanHooks` are kept in its Pyramid registry."""
@@ -38,8 +38,8 @@ REGISTRY_KEY = "aiopyramid.lifespan"
 class LifespanHooks:
     """The coroutine functions to await when the server starts and when it stops."""
 
-    startup: list[Hook] = field(default_factory=list)
-    shutdown: list[Hook] = field(default_factory=list)
+    startup: list[_Hook] = field(default_factory=list)
+    shutdown: list[_Hook] = field(default_factory=list)
 
     async def run_startup(self) -> None:
         """Await each start-up hook in turn; the first failure propagates."""
@@ -58,7 +58,7 @@ class LifespanHooks:
             try:
                 await hook()
             except Exception as error:
-                log.exception("lifespan shut-down hook %r failed", hook)
+                _log.exception("lifespan shut-down hook %r failed", hook)
                 first = first or error
         if first is not None:
             raise first
@@ -71,7 +71,7 @@ def hooks_of(registry: Any) -> LifespanHooks:
 
 
 def add_lifespan_hook(
-    config: Any, *, startup: Hook | None = None, shutdown: Hook | None = None
+    config: Any, *, startup: _Hook | None = None, shutdown: _Hook | None = None
 ) -> None:
     """Configuration directive: await ``startup`` and ``shutdown`` with the server's lifespan.
 

@@ -18,11 +18,11 @@ from typing import Any
 from pyramid.interfaces import ISecurityPolicy
 
 from aiopyramid.exceptions import ScopeError
-from aiopyramid.helpers import can_wait, wait_for_awaitable
+from aiopyramid.helpers import _can_wait, _wait_for_awaitable
 
 __all__ = ["CoroutineIdentityPolicy", "get_identity"]
 
-IDENTITY_ENVIRON_KEY = "aiopyramid.identity"
+_IDENTITY_ENVIRON_KEY = "aiopyramid.identity"
 _NOT_LOADED = object()
 
 
@@ -43,18 +43,18 @@ class CoroutineIdentityPolicy:
 
     def identity(self, request: Any) -> Any:
         """Return the identity, loading it once per request (see the module docs)."""
-        cached = request.environ.get(IDENTITY_ENVIRON_KEY, _NOT_LOADED)
+        cached = request.environ.get(_IDENTITY_ENVIRON_KEY, _NOT_LOADED)
         if cached is not _NOT_LOADED:
             return cached
-        if not can_wait():
+        if not _can_wait():
             raise ScopeError(
                 "the identity of this request has not been loaded yet, and it is "
                 "looked up with a coroutine, which synchronous code can only wait "
                 "for inside a request greenlet. In a coroutine view, use "
                 "`await aiopyramid.security.get_identity(request)`."
             )
-        identity = wait_for_awaitable(self.load_identity(request))
-        request.environ[IDENTITY_ENVIRON_KEY] = identity
+        identity = _wait_for_awaitable(self.load_identity(request))
+        request.environ[_IDENTITY_ENVIRON_KEY] = identity
         return identity
 
 
@@ -69,8 +69,8 @@ async def get_identity(request: Any) -> Any:
         return None
     if not isinstance(policy, CoroutineIdentityPolicy):
         return policy.identity(request)
-    cached = request.environ.get(IDENTITY_ENVIRON_KEY, _NOT_LOADED)
+    cached = request.environ.get(_IDENTITY_ENVIRON_KEY, _NOT_LOADED)
     if cached is _NOT_LOADED:
         cached = await policy.load_identity(request)
-        request.environ[IDENTITY_ENVIRON_KEY] = cached
+        request.environ[_IDENTITY_ENVIRON_KEY] = cached
     return cached

@@ -28,7 +28,8 @@ from pyramid.exceptions import ConfigurationError
 
 __all__ = ["AiopyramidSettings", "settings_from"]
 
-REGISTRY_KEY = "aiopyramid.settings"
+_SETTINGS_KEY = "aiopyramid.settings"
+"""Where :func:`settings_from` keeps the parsed settings in the application's registry."""
 
 
 def _byte_count(settings: Mapping[str, Any], name: str, default: int) -> int:
@@ -75,11 +76,14 @@ class AiopyramidSettings:
 
 
 def settings_from(registry: Any) -> AiopyramidSettings:
-    """Return the settings stored on ``registry`` by ``includeme``, parsing them if absent."""
-    stored = registry.get(REGISTRY_KEY) if hasattr(registry, "get") else None
+    """Return the settings stored on ``registry``, parsing and storing them on first use.
+
+    ``includeme`` calls it, so a bad value stops the application at startup.
+    """
+    stored = registry.get(_SETTINGS_KEY) if hasattr(registry, "get") else None
     if isinstance(stored, AiopyramidSettings):
         return stored
     parsed = AiopyramidSettings.parse(getattr(registry, "settings", None) or {})
     if hasattr(registry, "__setitem__"):
-        registry[REGISTRY_KEY] = parsed
+        registry[_SETTINGS_KEY] = parsed
     return parsed

@@ -18,9 +18,10 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
-from aiopyramid.asgi import ASGIApplication, Message, Scope, is_asgi_app
+from aiopyramid.asgi import ASGIApplication, is_asgi_app
 from aiopyramid.config import CoroutineOrExecutorMapper
 from aiopyramid.helpers import spawn_greenlet
+from aiopyramid.types import Message, Scope
 from aiopyramid.websocket.exceptions import WebsocketClosed
 
 __all__ = [

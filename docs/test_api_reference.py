@@ -1,7 +1,12 @@
-"""Every public name of aiopyramid has a docstring and an entry in the API reference."""
+"""Every public name of aiopyramid has a docstring and an entry in the API reference.
+
+A module's public names are those in its ``__all__``, which the reference documents;
+every other name a module defines starts with an underscore.
+"""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -80,3 +85,35 @@ def undocumented_members(cls: type, attr_docs: dict[tuple[str, str], list[str]])
         elif (cls.__qualname__, member) not in attr_docs:
             missing.append(f"{cls.__name__}.{member}")
     return missing
+
+
+def defined_names(module: ModuleType) -> set[str]:
+    """The names ``module``'s own top-level statements bind (imports excluded)."""
+    tree = ast.parse(inspect.getsource(module))
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update(
+                node.id
+                for target in targets
+                for node in ast.walk(target)
+                if isinstance(node, ast.Name)
+            )
+    return names
+
+
+@pytest.mark.parametrize("name", public_modules())
+def test_every_name_without_an_underscore_is_public(name: str) -> None:
+    module = importlib.import_module(name)
+    unlisted = sorted(
+        defined
+        for defined in defined_names(module)
+        if not defined.startswith("_") and defined not in module.__all__
+    )
+    assert unlisted == [], (
+        f"{name} defines {unlisted} without an underscore but leaves them out of __all__ "
+        "(and so out of the API reference): list them in __all__, or prefix them with _"
+    )

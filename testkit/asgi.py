@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiopyramid.asgi import ASGIApplication, Message
+from aiopyramid.asgi import ASGIApplication
+from aiopyramid.types import Message
 
 __all__ = ["asgi_get"]
 

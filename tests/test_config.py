@@ -1,8 +1,8 @@
 """View mappers: coroutine, executor, both, and how they treat every kind of view."""
 
 import asyncio
+import functools
 import threading
-import time
 
 import pytest
 from pyramid.config import Configurator
@@ -17,6 +17,7 @@ from aiopyramid.config import (
     CoroutineMapper,
     CoroutineOrExecutorMapper,
     ExecutorMapper,
+    _is_coroutine_like,
 )
 from aiopyramid.exceptions import ScopeError
 from aiopyramid.testing import AppClient, call_view
@@ -153,37 +154,35 @@ def test_coroutine_mapper_as_default_keeps_pyramids_own_views_working():
 
 
 def test_a_blocking_legacy_view_does_not_delay_coroutine_views():
-    def sleepy(request):
-        time.sleep(1)
-        return Response("slept")
+    started, release = threading.Event(), threading.Event()
+
+    def blocking_until_released(request):
+        started.set()
+        # Held until the quick request has been answered: if this blocked the event
+        # loop, the quick request could not be, and the wait would time out.
+        return Response("released" if release.wait(timeout=30) else "timed out")
 
     async def quick(request):
         return Response("quick")
 
     with Configurator() as config:
         config.include("aiopyramid")
-        config.add_route("sleepy", "/sleepy")
+        config.add_route("blocking", "/blocking")
         config.add_route("quick", "/quick")
-        config.add_view(sleepy, route_name="sleepy")
+        config.add_view(blocking_until_released, route_name="blocking")
         config.add_view(quick, route_name="quick")
     app = ASGIApplication(config.make_wsgi_app())
 
-    async def get(path):
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        body = await asgi_get(app, path)
-        return body, loop.time() - started
-
     async def main():
-        slow = asyncio.ensure_future(get("/sleepy"))
-        await asyncio.sleep(0.05)
-        fast = await get("/quick")
-        return fast, await slow
+        blocked = asyncio.ensure_future(asgi_get(app, "/blocking"))
+        while not started.is_set():
+            await asyncio.sleep(0)
+        quick_body = await asgi_get(app, "/quick")
+        answered_while_blocked = not blocked.done()
+        release.set()
+        return quick_body, answered_while_blocked, await blocked
 
-    (fast_body, fast_time), (slow_body, slow_time) = asyncio.run(main())
-    assert fast_body == b"quick"
-    assert slow_body == b"slept"
-    assert fast_time < 0.5 < slow_time
+    assert asyncio.run(main()) == (b"quick", True, b"released")
 
 
 def test_coroutine_views_can_read_a_streamed_body():
@@ -198,3 +197,39 @@ def test_coroutine_views_can_read_a_streamed_body():
     with AppClient(config.make_wsgi_app()) as client:
         chunks = [b"x" * 40_000, b"y" * 40_000, b"end"]
         assert client.request("POST", "/upload", body=chunks).text == "80003 end"
+
+
+class CallableCoroutine:
+    async def __call__(self, request):
+        return None
+
+
+class CallablePlain:
+    def __call__(self, request):
+        return None
+
+
+def legacy_generator(request):
+    yield "aiopyramid 0.4 ran this as a coroutine"
+
+
+async def async_generator(request):
+    yield None
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        (request_only, True),
+        (functools.partial(request_only), True),
+        (CallableCoroutine(), True),
+        (legacy_generator, True),
+        (async_generator, True),
+        (blocking, False),
+        (CallablePlain(), False),
+        (CallableCoroutine, False),
+        (len, False),
+    ],
+)
+def test_mappers_treat_coroutine_and_generator_functions_as_coroutine_views(view, expected):
+    assert _is_coroutine_like(view) is expected

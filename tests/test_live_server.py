@@ -58,31 +58,47 @@ def listen_overflows() -> int | None:
     return None
 
 
-def test_200_concurrent_sleeping_requests_on_one_worker(
+def test_200_concurrent_waiting_requests_on_one_worker(
     server: ServerProcess, record_property: Callable[[str, object], None]
 ) -> None:
-    async def main() -> tuple[list[httpx.Response], float]:
-        # Warm up first, so that what is timed is the burst, not a fresh worker's
+    """200 requests wait at the same time in one worker, until the test lets them go.
+
+    The worker's own count of requests in flight shows them all waiting together;
+    the time the burst took is recorded, not judged.
+    """
+    token = uuid.uuid4().hex
+
+    async def main() -> tuple[list[httpx.Response], dict[str, Any], float]:
+        # Warm up first, so that what is recorded is the burst, not a fresh worker's
         # first requests.
         await concurrent_gets(server.base_url, [("/sleep", {"sleep": "0"})] * 20)
-        started = time.perf_counter()
-        responses = await concurrent_gets(
-            server.base_url, [("/sleep", {"sleep": "1"})] * CONCURRENCY
-        )
-        return responses, time.perf_counter() - started
+        async with client_for(server) as watcher:
+            started = time.perf_counter()
+            burst = asyncio.ensure_future(
+                concurrent_gets(server.base_url, [("/gate", {"token": token})] * CONCURRENCY)
+            )
+            together = await poll_json(
+                watcher,
+                "/stats",
+                lambda stats: stats["inflight"].get(f"gate:{token}", 0) == CONCURRENCY,
+                timeout=60,
+                what=f"{CONCURRENCY} requests to wait at once",
+            )
+            await watcher.get("/release", params={"token": token})
+            responses = await burst
+            return responses, together, time.perf_counter() - started
 
     overflows_before = listen_overflows()
     with coverage_paused():
-        responses, elapsed = run(main(), timeout=60)
+        responses, together, seconds = run(main(), timeout=120)
     overflows_after = listen_overflows()
-    print(f"\n{CONCURRENCY} concurrent ?sleep=1 requests on one worker: {elapsed:.2f} s")
+    print(f"\n{CONCURRENCY} concurrent waiting requests on one worker: {seconds:.2f} s")
     if overflows_before is not None and overflows_after is not None:
         # Each overflow is a SYN dropped by a full accept queue: +1 s for that client.
         print(f"listen queue overflows meanwhile: {overflows_after - overflows_before}")
-    record_property("concurrent_sleep_wall_time_s", round(elapsed, 3))
+    record_property("concurrent_wait_wall_time_s", round(seconds, 3))
     assert [r.status_code for r in responses] == [200] * CONCURRENCY
-    assert len({r.json()["pid"] for r in responses}) == 1, "served by more than one worker"
-    assert elapsed < 3.0, f"{CONCURRENCY} concurrent 1 s sleeps took {elapsed:.2f} s"
+    assert {r.json()["pid"] for r in responses} == {together["pid"]}, "more than one worker"
 
 
 def test_listen_backlog_holds_200_waiting_connections(server: ServerProcess) -> None:
@@ -123,72 +139,69 @@ def test_listen_backlog_holds_200_waiting_connections(server: ServerProcess) -> 
 def test_blocking_legacy_view_does_not_delay_a_coroutine_view(
     server: ServerProcess,
 ) -> None:
+    """A coroutine view answers while a legacy view blocks its thread until released."""
+    token = uuid.uuid4().hex
+
     async def main() -> None:
         async with client_for(server) as client:
-            sleep = {"sleep": "2"}
-            blocking = asyncio.create_task(client.get("/blocking", params=sleep))
-            # Once the legacy view is inside time.sleep(), ask a coroutine view.
+            gate = client.get("/gate-legacy", params={"token": token})
+            blocking = asyncio.create_task(gate)
             await poll_json(
                 client,
                 "/stats",
-                lambda stats: stats["inflight"].get("blocking", 0) >= 1,
-                what="the blocking view to start",
+                lambda stats: stats["inflight"].get(f"gate_legacy:{token}", 0) == 1,
+                what="the legacy view to block its thread",
             )
-            started = time.perf_counter()
             fast = await client.get("/sleep", params={"sleep": "0"})
-            fast_elapsed = time.perf_counter() - started
             assert fast.status_code == 200
-            assert not blocking.done(), (
-                f"the coroutine view waited for the blocking one ({fast_elapsed:.2f} s)"
-            )
+            assert not blocking.done(), "the coroutine answered after the legacy view"
+            await client.get("/release", params={"token": token})
             slow = await blocking
             assert slow.status_code == 200
-            assert slow.json() == {"slept": 2.0, "in_main_thread": False}
+            assert slow.json() == {"released": True, "in_main_thread": False}
 
-    run(main(), timeout=30)
+    run(main(), timeout=60)
 
 
 def test_client_gone_cancels_the_coroutine_and_finishes_its_greenlet(
     server: ServerProcess,
 ) -> None:
-    """A client that hangs up during ``?sleep=5`` gets its view's coroutine cancelled.
+    """A client that hangs up while its view waits gets the view's coroutine cancelled.
 
-    gunicorn notices the closed connection at once, sends ``http.disconnect`` and,
-    after its ``asgi_disconnect_grace_period`` (3 s by default), cancels the
-    request's task: before the 5 s are over. The cancellation reaches the view's
+    The view waits at a gate nobody opens. gunicorn notices the closed connection,
+    sends ``http.disconnect`` and, after its ``asgi_disconnect_grace_period`` (3 s by
+    default), cancels the request's task. The cancellation reaches the view's
     ``await`` (the view records it under the request's token) and the request
     greenlet finishes.
     """
     token = uuid.uuid4().hex
 
-    async def main() -> tuple[dict[str, Any], dict[str, Any], float]:
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
         async with client_for(server) as watcher:
             before = (await watcher.get("/stats")).json()
             async with client_for(server) as client:
-                request = asyncio.create_task(
-                    client.get("/sleep", params={"sleep": "5", "token": token})
-                )
+                request = asyncio.create_task(client.get("/gate", params={"token": token}))
                 await poll_json(
                     watcher,
                     "/stats",
-                    lambda stats: stats["inflight"].get("sleep", 0) >= 1,
-                    what="?sleep=5 to start",
+                    lambda stats: stats["inflight"].get(f"gate:{token}", 0) == 1,
+                    what="the request to wait at its gate",
                 )
                 request.cancel()  # httpx drops the connection
                 with contextlib.suppress(asyncio.CancelledError):
                     await request
-            gone = time.monotonic()
             after = await poll_json(
                 watcher,
                 "/stats",
-                lambda stats: token in stats["cancelled"] and stats["inflight"]["sleep"] == 0,
+                lambda stats: (
+                    token in stats["cancelled"] and stats["inflight"][f"gate:{token}"] == 0
+                ),
                 timeout=30,
                 what="the cancellation to reach the view",
             )
-            return before, after, time.monotonic() - gone
+            return before, after
 
-    before, after, cancelled_after = run(main(), timeout=60)
-    assert cancelled_after < 5.0, f"cancelled {cancelled_after:.1f} s after the client left"
+    before, after = run(main(), timeout=60)
     # Each /stats request runs in a request greenlet of its own; no other is left.
     assert before["request_greenlets"] == after["request_greenlets"] == 1
 

@@ -6,7 +6,6 @@ Each test starts (and stops) its own server process.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,14 @@ TIMEOUT = 30.0
 
 
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    """The requests in flight at SIGTERM finish, then the worker exits by itself.
+
+    Had it needed the whole ``graceful_timeout``, the worker would log that it forced
+    connections closed, or the master that it killed the worker.
+    """
     with launch.pserve(tmp_path) as server:
 
-        async def main() -> tuple[list[httpx.Response], float]:
+        async def main() -> list[httpx.Response]:
             limits = httpx.Limits(max_connections=IN_FLIGHT + 2)
             async with httpx.AsyncClient(
                 base_url=server.base_url, limits=limits, timeout=TIMEOUT
@@ -44,37 +48,38 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
                     what=f"{IN_FLIGHT} requests to be in flight",
                 )
                 server.terminate()  # SIGTERM to the gunicorn master (pserve's process)
-                signalled = time.monotonic()
-                responses = await asyncio.gather(*requests)
-            return list(responses), signalled
+                return list(await asyncio.gather(*requests))
 
-        responses, signalled = run(main(), timeout=60)
+        responses = run(main(), timeout=60)
         assert [r.status_code for r in responses] == [200] * IN_FLIGHT
         assert [r.json()["slept"] for r in responses] == [2.0] * IN_FLIGHT
-        exit_code = server.wait(timeout=GRACEFUL_TIMEOUT + 10)
-        exited_after = time.monotonic() - signalled
-        print(f"\nexited {exited_after:.2f} s after SIGTERM with {IN_FLIGHT} requests in flight")
-        assert exit_code == 0, server.log_tail()
-        assert exited_after < GRACEFUL_TIMEOUT, server.log_tail()
-        assert "Handling signal: term" in server.log_text()
+        assert server.wait(timeout=GRACEFUL_TIMEOUT + 10) == 0, server.log_tail()
+        log = server.log_text()
+        assert "Handling signal: term" in log
+        assert "Forcing close" not in log, server.log_tail()
+        assert "SIGKILL" not in log, server.log_tail()
 
 
 def test_sigterm_closes_open_websockets_with_going_away(tmp_path: Path) -> None:
+    """The worker closes open websockets with 1001 as soon as it is told to stop.
+
+    Only aiopyramid's shutdown sends 1001; a socket left for gunicorn to drop at the
+    end of ``graceful_timeout`` would end without that code.
+    """
     with launch.pserve(tmp_path) as server:
 
-        async def main() -> tuple[int | None, float]:
+        async def main() -> int | None:
             async with connect(server.ws_url("/ws/class?id=leaving"), open_timeout=TIMEOUT) as ws:
                 assert await ws.recv() == "welcome leaving"
                 server.terminate()
-                signalled = time.monotonic()
                 await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
-                return ws.close_code, time.monotonic() - signalled
+                return ws.close_code
 
-        close_code, closed_after = run(main(), timeout=60)
-        assert close_code == 1001
-        assert closed_after < GRACEFUL_TIMEOUT / 2
+        assert run(main(), timeout=60) == 1001
         assert server.wait(timeout=GRACEFUL_TIMEOUT + 10) == 0, server.log_tail()
-        assert "class view leaving closed after 0 messages" in server.log_text()
+        log = server.log_text()
+        assert "class view leaving closed after 0 messages" in log
+        assert "Forcing close" not in log, server.log_tail()
 
 
 async def refusal_status(server: ServerProcess, path: str, **kwargs: Any) -> int:

@@ -49,7 +49,7 @@ __all__ = [
     "render",
 ]
 
-logger = logging.getLogger(__name__)
+_logger = logging.getLogger(__name__)
 
 PLACEHOLDER = "+project+"
 """What becomes the project's name in rendered files and in file names.
@@ -175,14 +175,14 @@ def create(template: str, name: str, directory: Path | None = None) -> list[Path
         raise ScaffoldError(f"{project}/ already exists and is not empty; nothing was written")
     if project.exists() and not project.is_dir():
         raise ScaffoldError(f"{project} already exists and is not a directory; nothing was written")
-    logger.info("Creating %s from the %s template in %s/", name, template, project)
+    _logger.info("Creating %s from the %s template in %s/", name, template, project)
     created = []
     for file in rendered:
         path = project.joinpath(*file.path.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as output:  # "x": fail rather than replace a file
             output.write(file.content)
-        logger.info("  created %s", path)
+        _logger.info("  created %s", path)
         created.append(path)
     return created
 
@@ -221,9 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give a TEMPLATE and a project NAME, or --list")
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
+    _logger.addHandler(handler)
+    level = _logger.level
+    _logger.setLevel(logging.INFO)
     try:
         created = create(args.template, args.name, args.directory)
     except ScaffoldError as error:
@@ -233,8 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aiopyramid-init: error: writing the project failed: {error}", file=sys.stderr)
         return 1
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        _logger.removeHandler(handler)
+        _logger.setLevel(level)
     project = args.directory or Path(args.name)
     print(f"Created {len(created)} files. Next: cd {project}, then python -m pip install -e .")
     return 0

@@ -13,8 +13,8 @@ from pyramid.httpexceptions import HTTPClientError, HTTPForbidden
 from pyramid.response import Response
 from pyramid.viewderivers import requestonly
 
-from aiopyramid.config import AsyncioMapperBase, MappedView, view_target
-from aiopyramid.helpers import is_generator, wait_for_awaitable
+from aiopyramid.config import AsyncioMapperBase, MappedView, _is_coroutine_like, _view_target
+from aiopyramid.helpers import _wait_for_awaitable
 from aiopyramid.settings import settings_from
 from aiopyramid.websocket.connection import INTERNAL_ERROR, WebsocketConnection
 from aiopyramid.websocket.environ import WEBSOCKET_ENVIRON_KEY
@@ -22,11 +22,11 @@ from aiopyramid.websocket.exceptions import WebsocketClosed
 
 __all__ = ["HTTPUpgradeRequired", "WebsocketMapper", "origin_allowed"]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
-Conversation = Coroutine[Any, Any, Any]
-OpenView = Callable[[Any, Any, WebsocketConnection], Conversation]
-DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+_Conversation = Coroutine[Any, Any, Any]
+_OpenView = Callable[[Any, Any, WebsocketConnection], _Conversation]
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
 class HTTPUpgradeRequired(HTTPClientError):  # type: ignore[misc]
@@ -52,13 +52,13 @@ def origin_allowed(request: Any, allowed_origins: frozenset[str]) -> bool:
         return True
     try:
         parts = urlsplit(origin)
-        origin_port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        origin_port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
         return False
     return (parts.hostname or "", origin_port) == (request.domain.lower(), int(request.host_port))
 
 
-async def converse(connection: WebsocketConnection, conversation: Conversation) -> None:
+async def _converse(connection: WebsocketConnection, conversation: _Conversation) -> None:
     """Accept the handshake, run the view's coroutine, and close the socket afterwards.
 
     A peer that leaves mid-send ends the conversation quietly; any other exception
@@ -68,7 +68,7 @@ async def converse(connection: WebsocketConnection, conversation: Conversation) 
         await connection.accept()
         await conversation
     except WebsocketClosed:
-        log.debug("websocket peer left during the conversation")
+        _log.debug("websocket peer left during the conversation")
     except BaseException:
         await connection.close(INTERNAL_ERROR, "internal error")
         raise
@@ -94,7 +94,7 @@ class WebsocketMapper(AsyncioMapperBase):
     """When true, text messages reach the view as UTF-8 ``bytes``."""
 
     def __call__(self, view: Any) -> MappedView:
-        if not is_generator(view_target(view, self.attr)):
+        if not _is_coroutine_like(_view_target(view, self.attr)):
             raise ConfigurationError(
                 f"{self.describe(view)} is configured with WebsocketMapper but is not a "
                 "coroutine function: websocket views are `async def view(ws)` or classes "
@@ -102,7 +102,7 @@ class WebsocketMapper(AsyncioMapperBase):
             )
         return self.websocket_view(self.opener(view))
 
-    def opener(self, view: Any) -> OpenView:
+    def opener(self, view: Any) -> _OpenView:
         """Return a function that starts ``view``'s conversation on a connection."""
         method_name = self.attr or "__call__"
         if inspect.isclass(view):
@@ -114,10 +114,10 @@ class WebsocketMapper(AsyncioMapperBase):
                 return getattr(instance, method_name)(ws)
 
             return open_class_view
-        function = view_target(view, self.attr)
+        function = _view_target(view, self.attr)
         return lambda context, request, ws: function(ws)
 
-    def websocket_view(self, open_view: OpenView) -> MappedView:
+    def websocket_view(self, open_view: _OpenView) -> MappedView:
         """Wrap ``open_view`` into the ``(context, request)`` callable Pyramid calls."""
         use_bytes = self.use_bytes
 
@@ -129,7 +129,7 @@ class WebsocketMapper(AsyncioMapperBase):
             if not origin_allowed(request, allowed):
                 raise HTTPForbidden("This origin may not open websockets here.")
             connection.use_bytes = use_bytes
-            wait_for_awaitable(converse(connection, open_view(context, request, connection)))
+            _wait_for_awaitable(_converse(connection, open_view(context, request, connection)))
             return Response(status=101)
 
         return websocket_view

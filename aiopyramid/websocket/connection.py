@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiopyramid.types import Receive, Send
 from aiopyramid.websocket.exceptions import WebsocketClosed
 
-__all__ = ["MESSAGE_TOO_BIG", "WebsocketConnection"]
+__all__ = [
+    "GOING_AWAY",
+    "INTERNAL_ERROR",
+    "MESSAGE_TOO_BIG",
+    "NORMAL_CLOSURE",
+    "WebsocketConnection",
+]
 
-log = logging.getLogger(__name__)
-
-ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+_log = logging.getLogger(__name__)
 
 NORMAL_CLOSURE = 1000
+"""Close code of a conversation that ended as planned (what ``close()`` sends by default)."""
 GOING_AWAY = 1001
+"""Close code sent to open websockets when the server shuts down."""
 INTERNAL_ERROR = 1011
+"""Close code sent when the view failed with an exception."""
 MESSAGE_TOO_BIG = 1009
 """Close code sent when a peer's message exceeds the configured maximum size."""
 
@@ -38,8 +44,8 @@ class WebsocketConnection:
 
     def __init__(
         self,
-        receive: ASGIReceive,
-        send: ASGISend,
+        receive: Receive,
+        send: Send,
         *,
         max_message_size: int,
         subprotocols: list[str] | None = None,
@@ -83,7 +89,7 @@ class WebsocketConnection:
         text = message.get("text")
         data: str | bytes = text if text is not None else message.get("bytes") or b""
         if _size(data) > self.max_message_size:
-            log.info(
+            _log.info(
                 "closing websocket: message of %d bytes exceeds %d",
                 _size(data),
                 self.max_message_size,
@@ -123,4 +129,4 @@ class WebsocketConnection:
         try:
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
         except (OSError, RuntimeError):
-            log.debug("websocket already gone while closing", exc_info=True)
+            _log.debug("websocket already gone while closing", exc_info=True)

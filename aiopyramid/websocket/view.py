@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiopyramid.websocket.connection import WebsocketConnection
+from aiopyramid.websocket.exceptions import WebsocketNotOpen
 
 __all__ = ["WebsocketConnectionView"]
 
@@ -44,5 +45,5 @@ class WebsocketConnectionView:
     async def send(self, message: str | bytes) -> None:
         """Send ``message`` to the peer (text for ``str``, binary for ``bytes``)."""
         if self.ws is None:
-            raise RuntimeError("send() called before the websocket was opened")
+            raise WebsocketNotOpen("send() called before the websocket was opened")
         await self.ws.send(message)

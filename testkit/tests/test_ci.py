@@ -36,3 +36,9 @@ def test_every_pytest_session_of_ci_leaves_a_report_ci_checks() -> None:
     for each in chapters():
         assert f"{each.name}-{each.python}-project" in names
         assert f"{each.name}-{each.python}-docs" in names
+
+
+def test_the_prerelease_session_is_documented_and_not_part_of_ci() -> None:
+    assert "prerelease" not in noxfile_says("noxfile.CI_SESSIONS")
+    readme = (ROOT / "README.rst").read_text()
+    assert "$ nox -s prerelease" in readme

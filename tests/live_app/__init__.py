@@ -21,7 +21,9 @@ INI_PATH = Path(__file__).with_name("live.ini")
 
 ROUTES = {
     "sleep": "/sleep",
-    "blocking": "/blocking",
+    "gate": "/gate",
+    "gate_legacy": "/gate-legacy",
+    "release": "/release",
     "body": "/body",
     "body_legacy": "/body-legacy",
     "whoami": "/whoami",

@@ -89,6 +89,40 @@ def live_request_greenlets() -> int:
 STATE = LiveState()
 
 
+class Gates:
+    """Gates that hold requests until a test opens them: ordering without timing.
+
+    ``/gate?token=T`` (a coroutine view) and ``/gate-legacy?token=T`` (a legacy
+    view, in an executor thread) wait until ``/release?token=T`` opens gate ``T``;
+    once open, it stays open. While they wait, ``/stats`` counts them in flight
+    under ``gate:T`` and ``gate_legacy:T``.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.coroutine: dict[str, asyncio.Event] = {}
+        """Used on the worker's event loop only."""
+        self.legacy: dict[str, threading.Event] = {}
+
+    def coroutine_gate(self, token: str) -> asyncio.Event:
+        return self.coroutine.setdefault(token, asyncio.Event())
+
+    def legacy_gate(self, token: str) -> threading.Event:
+        with self.lock:
+            return self.legacy.setdefault(token, threading.Event())
+
+    def open(self, token: str) -> None:
+        self.coroutine_gate(token).set()
+        self.legacy_gate(token).set()
+
+
+GATES = Gates()
+
+LEGACY_GATE_TIMEOUT = 60.0
+"""The longest a legacy gate holds its executor thread, so a forgotten one cannot
+keep the worker from stopping."""
+
+
 class LiveAppError(Exception):
     """Raised by ``/custom-error``; rendered by the coroutine exception view."""
 
@@ -147,19 +181,42 @@ async def sleep_view(request: Request) -> dict[str, Any]:
     return {"slept": seconds, "pid": os.getpid()}
 
 
-@view_config(route_name="blocking", renderer="json")
-def blocking_view(request: Request) -> dict[str, Any]:
-    """Legacy view: blocks its thread with ``time.sleep`` (aiopyramid runs it in an executor)."""
-    seconds = read_sleep(request)
-    STATE.enter("blocking")
+@view_config(route_name="gate", renderer="json")
+async def gate_view(request: Request) -> dict[str, Any]:
+    """Coroutine view: waits on the loop until gate ``?token=`` opens; records its cancellation."""
+    token = request.GET["token"]
+    STATE.enter(f"gate:{token}")
     try:
-        time.sleep(seconds)
+        await GATES.coroutine_gate(token).wait()
+    except asyncio.CancelledError:
+        with STATE.lock:
+            STATE.cancelled.append(token)
+        raise
     finally:
-        STATE.leave("blocking")
+        STATE.leave(f"gate:{token}")
+    return {"released": token, "pid": os.getpid()}
+
+
+@view_config(route_name="gate_legacy", renderer="json")
+def gate_legacy_view(request: Request) -> dict[str, Any]:
+    """Legacy view: blocks its thread until gate ``?token=`` opens (or a minute passes)."""
+    token = request.GET["token"]
+    STATE.enter(f"gate_legacy:{token}")
+    try:
+        released = GATES.legacy_gate(token).wait(LEGACY_GATE_TIMEOUT)
+    finally:
+        STATE.leave(f"gate_legacy:{token}")
     return {
-        "slept": seconds,
+        "released": released,
         "in_main_thread": threading.current_thread() is threading.main_thread(),
     }
+
+
+@view_config(route_name="release", renderer="json")
+async def release_view(request: Request) -> dict[str, Any]:
+    """Coroutine view: opens gate ``?token=``, letting every request waiting on it go."""
+    GATES.open(request.GET["token"])
+    return {"opened": request.GET["token"]}
 
 
 @view_config(route_name="body", request_method="POST", renderer="json")
