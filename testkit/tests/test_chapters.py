@@ -96,11 +96,21 @@ def test_an_edit_of_chapter_1_is_carried_into_every_later_project(repository: Pa
 
 
 def test_recording_a_chapter_makes_its_edit_part_of_its_change(repository: Path) -> None:
+    last = chapters.latest()
     edit(repository / "aiotutorial/development.ini", "/aiotutorial.sqlite", "/game.sqlite")
+    recorded = tool(repository, "record", last.name)
+    assert recorded.returncode == 0, recorded.stderr
+    assert f"example/{last.name}.diff: recorded" in recorded.stdout
+    assert "%(here)s/game.sqlite\n" in (repository / f"example/{last.name}.diff").read_text()
+    assert tool(repository, "--check").returncode == 0
+
+
+def test_recording_an_earlier_chapter_writes_out_the_later_ones(repository: Path) -> None:
+    edit(repository / "example/chapter2/README.rst", "Create the database's", "Make the")
     recorded = tool(repository, "record", "chapter2")
     assert recorded.returncode == 0, recorded.stderr
     assert "example/chapter2.diff: recorded" in recorded.stdout
-    assert "%(here)s/game.sqlite\n" in (repository / "example/chapter2.diff").read_text()
+    assert "Make the" in (repository / "aiotutorial/README.rst").read_text()
     assert tool(repository, "--check").returncode == 0
 
 
