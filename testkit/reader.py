@@ -46,8 +46,9 @@ __all__ = [
 ]
 
 _WRITES = re.compile(
-    r"(?m)^\.\. reader-writes:[ \t]*(?P<path>\S+)[ \t]*\n(?:[ \t]*\n)*"
-    r"(?P<directive>[^\n]*)\n(?P<options>(?:[ \t]+:[^\n]*\n)*)"
+    r"(?m)^\.\. reader-writes:[ \t]*(?P<path>\S+)[ \t]*\n"
+    # What follows, looked at but not taken: the next comment may be a marker too.
+    r"(?=(?:[ \t]*\n)*(?P<directive>[^\n]*)\n(?P<options>(?:[ \t]+:[^\n]*\n)*))"
 )
 _APPLIES = re.compile(
     r"(?m)^\.\. reader-applies:[ \t]*\n(?:[ \t]*\n)*\.\. literalinclude::[ \t]*(?P<include>\S+)"
@@ -118,14 +119,22 @@ def parse_line_spec(spec: str) -> set[int]:
 
 
 def written_files(text: str, document: Path) -> list[WrittenFile]:
-    """The ``.. reader-writes:`` comments of a page, checked against their listings."""
+    """The ``.. reader-writes:`` comments of a page, checked against their listings.
+
+    A comment followed by another comment rather than by a listing stands for a file
+    that the page shows only in its "Changes in this chapter".
+    """
     found = []
     this = chapter_of(document)
     for match in _WRITES.finditer(text):
+        end = match.end()
         include = _INCLUDE.fullmatch(match["directive"])
         where = f"{document.name}: .. reader-writes: {match['path']}"
         if include is None:
-            raise ValueError(f"{where} must come right before a literalinclude")
+            if not match["directive"].startswith(".. reader-"):
+                raise ValueError(f"{where} must come right before a literalinclude")
+            found.append(WrittenFile(match.start(), end, match["path"], None))
+            continue
         included = (document.parent / include["include"]).resolve()
         if included != (this.directory / match["path"]).resolve():
             raise ValueError(f"{where} lists {include['include']}, not {this.label}{match['path']}")
@@ -140,7 +149,7 @@ def written_files(text: str, document: Path) -> list[WrittenFile]:
         found.append(
             WrittenFile(
                 match.start(),
-                match.end(),
+                end,
                 match["path"],
                 None if emphasized is None else parse_line_spec(emphasized),
             )

@@ -26,6 +26,7 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from docutils.statemachine import StringList
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.directives.other import TocTree
 from sphinx.util.docutils import SphinxRole
@@ -67,7 +68,7 @@ def depart_changed_file_html(translator: Any, node: changed_file) -> None:
 
 
 def visit_changed_file(translator: Any, node: changed_file) -> None:
-    """Other builders show the file's name and its content one after the other."""
+    """Other builders show the file's name (an ``only`` node) and its content in turn."""
 
 
 def depart_changed_file(translator: Any, node: changed_file) -> None:
@@ -95,6 +96,12 @@ class ChapterChanges(Directive):
         result: list[nodes.Node] = []
         for change in parse_change(this.change.read_text()):
             wrapper = changed_file(path=change.path, kind=change.kind)
+            # HTML names the file in the <details> summary; other formats, here.
+            named = addnodes.only(expr="not html")
+            named += nodes.paragraph(
+                "", "", nodes.literal(change.path, change.path), nodes.Text(f" ({change.kind})")
+            )
+            wrapper += named
             if change.kind == "added":
                 text = "".join(line for hunk in change.hunks for line in hunk.new())
                 wrapper["no_final_newline"] = bool(text) and not text.endswith("\n")
