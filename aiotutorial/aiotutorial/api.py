@@ -90,9 +90,7 @@ async def register(request: Request) -> dict[str, str]:
     password_hash = await hash_in_thread(password)
     request.dbsession.add(User(username=username, password_hash=password_hash))
     try:
-        await (
-            request.dbsession.flush()
-        )  # send the INSERT now, to catch a duplicate here
+        await request.dbsession.flush()  # the INSERT now, to catch a duplicate here
     except IntegrityError:
         raise refusal(HTTPConflict, f"the username {username!r} is taken") from None
     request.response.status_code = 201

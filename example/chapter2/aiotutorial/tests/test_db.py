@@ -195,9 +195,9 @@ def test_a_socket_between_messages_holds_no_lock(
     with client.websocket("/add") as ws:
         ws.send("kitchen")
         assert ws.receive() == "1"
-        assert (
-            client.post("/ok/garden").status == 200
-        )  # fails if the socket holds a lock
+        # Another request writes while the socket waits: it would fail if the
+        # socket held a transaction, and so SQLite's write lock.
+        assert client.post("/ok/garden").status == 200
         ws.send("cellar")
         assert ws.receive() == "3"
 
