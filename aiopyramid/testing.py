@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping
+from http.cookies import SimpleCookie
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
@@ -200,6 +201,10 @@ class AppClient:
     Requests go through :class:`~aiopyramid.asgi.ASGIApplication` exactly as a server
     would send them, on an event loop private to this client. Every call gives up
     after ``timeout`` seconds instead of hanging.
+
+    Like a browser, the client keeps the cookies the application sets
+    (:attr:`cookies`) and sends them back with later requests and websocket
+    handshakes, unless a request gives its own ``cookie`` header.
     """
 
     def __init__(self, app: Any, *, timeout: float = 10.0, host: str = "testserver") -> None:
@@ -209,6 +214,8 @@ class AppClient:
         self.host = host
         """The ``Host`` header and server name the requests carry."""
         self.loop = asyncio.new_event_loop()
+        self.cookies: dict[str, str] = {}
+        """The cookies the application set, by name, sent back with every request."""
 
     def __enter__(self) -> AppClient:
         return self
@@ -237,6 +244,9 @@ class AppClient:
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in (headers or {}).items()
         ]
+        if self.cookies and not any(name == b"cookie" for name, _ in header_list):
+            jar = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+            header_list.append((b"cookie", jar.encode("latin-1")))
         return {
             "type": kind,
             "asgi": {"version": "3.0"},
@@ -293,7 +303,22 @@ class AppClient:
         await self.app(scope, receive, send)
         start = next(m for m in outbox if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in outbox if m["type"] == "http.response.body")
-        return ClientResponse(start["status"], start.get("headers", []), body)
+        response = ClientResponse(start["status"], start.get("headers", []), body)
+        self._keep_cookies(response)
+        return response
+
+    def _keep_cookies(self, response: ClientResponse) -> None:
+        """Store the cookies ``response`` sets; forget those it expires."""
+        for name, value in response.header_list:
+            if name != "set-cookie":
+                continue
+            parsed: SimpleCookie = SimpleCookie()
+            parsed.load(value)
+            for key, morsel in parsed.items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = morsel.value
 
     def get(
         self,

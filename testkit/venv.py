@@ -19,19 +19,32 @@ INSTALL_TIMEOUT = 900
 
 
 def clean_environment(first_on_path: Path) -> dict[str, str]:
-    """This process's environment, minus its virtualenv, coverage and Python path,
-    with ``first_on_path`` first on ``PATH``."""
-    own_bin = str(Path(sys.executable).parent)
+    """This process's environment, minus every virtualenv, coverage and Python path,
+    with ``first_on_path`` first on ``PATH``.
+
+    Any virtualenv's ``bin`` is dropped from ``PATH``, not just this process's: a
+    maintainer's activated venv must not answer for a command the reader's
+    environment lacks.
+    """
     dropped = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS"}
     env = {
         name: value
         for name, value in os.environ.items()
         if name not in dropped and not name.startswith("COV_CORE_")
     }
-    path = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry != own_bin]
+    path = [
+        entry
+        for entry in env.get("PATH", "").split(os.pathsep)
+        if entry and not _is_virtualenv_bin(Path(entry))
+    ]
     env["PATH"] = os.pathsep.join([str(first_on_path), *path])
     env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1", PIP_PROGRESS_BAR="off")
     return env
+
+
+def _is_virtualenv_bin(directory: Path) -> bool:
+    """Whether ``directory`` is the scripts folder of a virtualenv."""
+    return (directory.parent / "pyvenv.cfg").is_file()
 
 
 @dataclass

@@ -5,8 +5,10 @@ import asyncio
 import pytest
 from pyramid.config import Configurator
 from pyramid.response import Response
+from pyramid.threadlocal import get_current_request
 
 from aiopyramid.testing import AppClient, ClientResponse
+from aiopyramid.websocket.config import WebsocketMapper
 
 
 async def form(request):
@@ -17,13 +19,30 @@ async def hang(request):
     await asyncio.sleep(3600)
 
 
+async def set_cookie(request):
+    response = Response(json_body={"received": request.cookies.get("flavour")})
+    if "flavour" in request.params:
+        response.set_cookie("flavour", request.params["flavour"])
+    if "forget" in request.params:
+        response.delete_cookie("flavour")
+    return response
+
+
+async def cookie_over_websocket(ws):
+    await ws.send(str(get_current_request().cookies.get("flavour")))
+
+
 def make_app():
     with Configurator() as config:
         config.include("aiopyramid")
         config.add_route("form", "/form")
         config.add_route("hang", "/hang")
+        config.add_route("cookie", "/cookie")
+        config.add_route("socket", "/socket")
         config.add_view(form, route_name="form")
         config.add_view(hang, route_name="hang")
+        config.add_view(set_cookie, route_name="cookie")
+        config.add_view(cookie_over_websocket, route_name="socket", mapper=WebsocketMapper)
     return config.make_wsgi_app()
 
 
@@ -41,6 +60,20 @@ def test_get_with_params_and_post_with_form_data():
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert streamed.json()["params"] == {"d": "4"}
+
+
+def test_the_client_keeps_cookies_like_a_browser():
+    with AppClient(make_app()) as client:
+        assert client.get("/cookie", params={"flavour": "ginger"}).json() == {"received": None}
+        assert client.cookies == {"flavour": "ginger"}
+        assert client.get("/cookie").json() == {"received": "ginger"}
+        with client.websocket("/socket") as ws:
+            assert ws.receive() == "ginger"
+        own = client.get("/cookie", headers={"cookie": "flavour=vanilla"})
+        assert own.json() == {"received": "vanilla"}
+        client.get("/cookie", params={"forget": "1"})
+        assert client.cookies == {}
+        assert client.get("/cookie").json() == {"received": None}
 
 
 def test_response_object():

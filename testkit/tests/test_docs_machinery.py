@@ -1,5 +1,6 @@
 """Tests of the docs' test machinery itself (testkit): it must catch what it claims."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from testkit.projects import check_tree, compare_tree, generated_files
 from testkit.rst import code_blocks
 from testkit.server import free_port, group_members
 from testkit.sybil_config import ReasonedSkipParser
+from testkit.venv import clean_environment
 
 
 def test_normalize_stabilises_timestamps_pids_and_versions() -> None:
@@ -121,3 +123,17 @@ def test_a_tree_can_describe_a_generated_project() -> None:
     assert compare_tree(listing + "├── setup.py\n", files) == [
         "setup.py is not a file of the project"
     ]
+
+
+def test_reader_environment_hides_every_virtualenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maintainers_venv = tmp_path / "maintainer-venv"
+    (maintainers_venv / "bin").mkdir(parents=True)
+    (maintainers_venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(maintainers_venv / "bin"), "/usr/bin"]))
+    reader_bin = tmp_path / "reader" / "bin"
+
+    path = clean_environment(reader_bin)["PATH"].split(os.pathsep)
+
+    assert path == [str(reader_bin), "/usr/bin"]
