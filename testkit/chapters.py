@@ -73,6 +73,7 @@ RENDERED_SUFFIX = "_tmpl"
 # that this module needs nothing but the standard library; a test checks they agree.
 
 IGNORED = (
+    ".git",
     "__pycache__",
     "*.pyc",
     "*.egg-info",

@@ -1,4 +1,4 @@
-"""The tutorial application: a websocket test page, and a JSON API on a database."""
+"""The tutorial application: players sign in, try a websocket, chat through an API."""
 
 import math
 from collections.abc import Mapping
@@ -20,9 +20,17 @@ def main(global_config: Mapping[str, str], **settings: Any) -> Router:
     # Every view of this app is a coroutine, so ask for the strict mapper:
     config.set_view_mapper("aiopyramid.config.CoroutineMapper")
     config.include(".db")
+    config.include(".security")
+    config.include(".throttle")
+    config.include(".sockets")
     config.add_route("home", "/")
     config.add_route("echo", "/echo")
+    config.add_route("sign_up", "/sign-up")
+    config.add_route("sign_in", "/sign-in")
+    config.add_route("sign_out", "/sign-out")
+    config.add_route("account", "/account")
     config.add_route("users", "/api/users")
+    config.add_route("session", "/api/session")
     config.add_route("channels", "/api/channels")
     config.add_route("messages", "/api/channels/{channel}/messages")
     config.scan(ignore=".tests")  # the tests import pytest, which a server may not have

@@ -1,44 +1,42 @@
-"""The game's JSON API: players register, and chat in channels.
+"""The game's JSON API: players register, sign in and out, and chat in channels.
 
 Every answer is JSON. A request the API cannot serve gets the most precise 4xx
 status there is, with ``{"error": ...}`` saying why (and ``"field"`` naming the
 field at fault), and writes nothing: the transaction tween (:mod:`aiotutorial.db`)
-rolls back whatever a failed request began.
+rolls back whatever a failed request began. A request that may change something
+needs the session's CSRF token in its ``X-CSRF-Token`` header: ``GET /api/session``
+gives it.
 """
 
 import json
-import re
 from datetime import UTC
 from typing import Any
 
-from aiopyramid.helpers import use_executor
-from pyramid.authentication import extract_http_basic_credentials
+from aiopyramid.security import get_identity
+from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import (
     HTTPBadRequest,
     HTTPConflict,
     HTTPError,
+    HTTPNoContent,
     HTTPNotFound,
+    HTTPTooManyRequests,
     HTTPUnauthorized,
     HTTPUnprocessableEntity,
 )
 from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from aiotutorial.db import unit_of_work
-from aiotutorial.models import USERNAME_LENGTH, Channel, Message, User
-from aiotutorial.passwords import hash_password, verify_password
+from aiotutorial import players
+from aiotutorial.models import Channel, Message
+from aiotutorial.security import Player
+from aiotutorial.throttle import client, throttle
 
-USERNAME = re.compile(r"[A-Za-z0-9_-]+")
-PASSWORD_LENGTHS = (8, 200)
 MESSAGE_LENGTHS = (1, 1000)
 PAGE_SIZE = 20
 """Messages per page when the request does not say; at most 100."""
-
-# Hashing takes tens of milliseconds of CPU: run it in a thread, off the event loop.
-hash_in_thread = use_executor(hash_password)
-verify_in_thread = use_executor(verify_password)
 
 
 def refusal(error: type[HTTPError], message: str, **details: str) -> HTTPError:
@@ -58,20 +56,20 @@ def json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-def text_field(data: dict[str, Any], name: str, lengths: tuple[int, int]) -> str:
-    """The string ``data[name]``, whose length must lie within ``lengths``."""
+def text_field(data: dict[str, Any], name: str) -> str:
+    """The string ``data[name]``, or *422* naming the field."""
     if name not in data:
         raise refusal(HTTPUnprocessableEntity, f"{name} is missing", field=name)
     value = data[name]
     if not isinstance(value, str):
         raise refusal(HTTPUnprocessableEntity, f"{name} must be a string", field=name)
-    shortest, longest = lengths
-    if not shortest <= len(value) <= longest:
-        raise refusal(
-            HTTPUnprocessableEntity,
-            f"{name} must be {shortest} to {longest} characters long",
-            field=name,
-        )
+    return value
+
+
+def checked(value: str, name: str, problem: str | None) -> str:
+    """``value``, unless ``problem`` says what is wrong with it: then *422*."""
+    if problem:
+        raise refusal(HTTPUnprocessableEntity, problem, field=name)
     return value
 
 
@@ -79,22 +77,49 @@ def text_field(data: dict[str, Any], name: str, lengths: tuple[int, int]) -> str
 async def register(request: Request) -> dict[str, str]:
     """Create a player from ``{"username": ..., "password": ...}``: *201 Created*."""
     data = json_object(request)
-    username = text_field(data, "username", (1, USERNAME_LENGTH))
-    if not USERNAME.fullmatch(username):
-        raise refusal(
-            HTTPUnprocessableEntity,
-            "username may only hold letters, digits, '-' and '_'",
-            field="username",
-        )
-    password = text_field(data, "password", PASSWORD_LENGTHS)
-    password_hash = await hash_in_thread(password)
-    request.dbsession.add(User(username=username, password_hash=password_hash))
-    try:
-        await request.dbsession.flush()  # the INSERT now, to catch a duplicate here
-    except IntegrityError:
-        raise refusal(HTTPConflict, f"the username {username!r} is taken") from None
+    name = text_field(data, "username")
+    username = checked(name, "username", players.username_problem(name))
+    word = text_field(data, "password")
+    password = checked(word, "password", players.password_problem(word))
+    if not await players.register(request, username, password):
+        raise refusal(HTTPConflict, f"the username {username!r} is taken")
     request.response.status_code = 201
     return {"username": username}
+
+
+@view_config(route_name="session", request_method="GET", renderer="json")
+async def show_session(request: Request) -> dict[str, Any]:
+    """Who is signed in, and the CSRF token that requests which change things need."""
+    player: Player | None = await get_identity(request)
+    username = None if player is None else player.username
+    return {"player": username, "csrf_token": get_csrf_token(request)}
+
+
+@view_config(route_name="session", request_method="POST", renderer="json")
+async def sign_in(request: Request) -> dict[str, Any]:
+    """Sign in with ``{"username": ..., "password": ...}``; the session is new."""
+    data = json_object(request)
+    username, password = text_field(data, "username"), text_field(data, "password")
+    wait = throttle(request).wait(client(request))
+    if wait:
+        error = refusal(
+            HTTPTooManyRequests, "too many failed sign-ins: try again later"
+        )
+        error.headers["Retry-After"] = str(int(wait) + 1)
+        raise error
+    if not await players.password_is_right(request, username, password):
+        throttle(request).failed(client(request))
+        raise refusal(HTTPUnauthorized, "wrong username or password")
+    throttle(request).succeeded(client(request))
+    await players.sign_in(request, username)
+    return {"player": username, "csrf_token": get_csrf_token(request)}
+
+
+@view_config(route_name="session", request_method="DELETE", permission="play")
+async def sign_out(request: Request) -> Response:
+    """End the sign-in: *204 No Content*."""
+    await players.sign_out(request, await get_identity(request))
+    return HTTPNoContent()
 
 
 @view_config(route_name="channels", request_method="GET", renderer="json")
@@ -115,29 +140,6 @@ async def find_channel(request: Request) -> Channel:
     return channel
 
 
-async def authenticated_user(request: Request) -> str:
-    """The player whose name and password came with the request (HTTP Basic), or *401*.
-
-    The password hash is read in a short unit of work of its own, which ends before
-    the slow check of the password starts: no transaction waits on it.
-    """
-    credentials = extract_http_basic_credentials(request)
-    stored = None
-    if credentials is not None:
-        async with unit_of_work(request) as session:
-            query = select(User.password_hash).where(
-                User.username == credentials.username
-            )
-            stored = await session.scalar(query)
-    if stored is None or not await verify_in_thread(credentials.password, stored):
-        error = refusal(
-            HTTPUnauthorized, "a registered username and its password are needed"
-        )
-        error.www_authenticate = 'Basic realm="aiotutorial"'
-        raise error
-    return credentials.username
-
-
 def message_json(message: Message) -> dict[str, Any]:
     """A message as the API shows it; the time in ISO 8601 format, in UTC."""
     time = message.time
@@ -151,13 +153,19 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
-@view_config(route_name="messages", request_method="POST", renderer="json")
+@view_config(
+    route_name="messages", request_method="POST", renderer="json", permission="play"
+)
 async def post_message(request: Request) -> dict[str, Any]:
-    """Post ``{"content": ...}`` to the channel as the authenticated player: *201*."""
-    author = await authenticated_user(request)
+    """Post ``{"content": ...}`` to the channel as the signed-in player: *201*."""
+    player: Player = await get_identity(request)
     channel = await find_channel(request)
-    content = text_field(json_object(request), "content", MESSAGE_LENGTHS)
-    message = Message(channel_id=channel.id, author=author, content=content)
+    content = text_field(json_object(request), "content")
+    shortest, longest = MESSAGE_LENGTHS
+    if not shortest <= len(content) <= longest:
+        problem = f"content must be {shortest} to {longest} characters long"
+        raise refusal(HTTPUnprocessableEntity, problem, field="content")
+    message = Message(channel_id=channel.id, author=player.username, content=content)
     request.dbsession.add(message)
     await request.dbsession.flush()  # the database gives the message its id
     request.response.status_code = 201

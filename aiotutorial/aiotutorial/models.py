@@ -1,4 +1,4 @@
-"""The game's data: its players, and the chat channels and their messages.
+"""The game's data: players and their sign-ins, chat channels and their messages.
 
 Each class maps one table. The annotations are the schema: ``Mapped[str]`` is a
 column that must hold a value (``NOT NULL``), ``Mapped[str | None]`` one that may be
@@ -15,6 +15,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 USERNAME_LENGTH = 32
 CHANNEL_NAME_LENGTH = 32
 MESSAGE_LENGTH = 1000
+SIGN_IN_ID_LENGTH = 43
+"""Characters of a sign-in's id: 32 random bytes, in URL-safe base64."""
 
 
 def utcnow() -> datetime:
@@ -67,3 +69,17 @@ class Message(Base):
     author: Mapped[str] = mapped_column(ForeignKey("users.username"))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     content: Mapped[str] = mapped_column(String(MESSAGE_LENGTH))
+
+
+class SignIn(Base):
+    """A player's sign-in: the browser keeps its id in the session cookie.
+
+    Signing out deletes it, which ends the sign-in everywhere at once: a copy of the
+    cookie, or a websocket opened with it, is no good without its row.
+    """
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[str] = mapped_column(String(SIGN_IN_ID_LENGTH), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -36,6 +36,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 SETTINGS = {
     "pyramid.includes": "aiopyramid pyramid_jinja2",
     "aiotutorial.max_sleep": "10",
+    "aiotutorial.session_secret": "a-secret-for-the-tests-and-nothing-else",
+    "aiotutorial.secure_cookies": "false",
+    "aiotutorial.sign_in_attempts": "5",
+    "aiotutorial.sign_in_window": "60",
 }
 POSTGRESQL = os.environ.get("AIOTUTORIAL_TEST_POSTGRESQL", "")
 """The URL of a PostgreSQL server to run the database tests on too, if any."""

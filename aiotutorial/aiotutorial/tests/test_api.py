@@ -1,46 +1,32 @@
 """The JSON API, driven through the whole application on each database."""
 
-import base64
-import json
 from typing import Any
 
 import pytest
-from aiopyramid.testing import AppClient, ClientResponse
+from aiopyramid.testing import AppClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiotutorial.models import Message, User
+from aiotutorial.models import Message, SignIn, User
+from aiotutorial.tests.signing_in import (
+    PASSWORD,
+    csrf_token,
+    post_json,
+    register,
+    sign_in,
+    signed_in,
+)
 
-
-def post_json(
-    client: AppClient, path: str, data: Any, **headers: str
-) -> ClientResponse:
-    body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return client.post(
-        path, body, headers={"content-type": "application/json", **headers}
-    )
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    """The ``authorization`` header of HTTP Basic authentication."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"authorization": f"Basic {token}"}
+WRONG = {"error": "wrong username or password"}
 
 
 def count(client: AppClient, session: AsyncSession, model: type) -> int:
     return int(client.run(session.scalar(select(func.count()).select_from(model))))
 
 
-def register(client: AppClient, username: str = "alice") -> None:
-    response = post_json(
-        client, "/api/users", {"username": username, "password": "wonderland"}
-    )
-    assert response.status == 201, response.text
-
-
 def test_register_a_user(client: AppClient, session: AsyncSession) -> None:
     response = post_json(
-        client, "/api/users", {"username": "alice", "password": "wonderland"}
+        client, "/api/users", {"username": "alice", "password": PASSWORD}
     )
     assert response.status == 201
     assert response.json() == {"username": "alice"}
@@ -66,22 +52,22 @@ def test_a_taken_username_is_a_conflict_and_changes_nothing(
         (b"{not json", 400, {"error": "the request body must be a JSON object"}),
         ([], 400, {"error": "the request body must be a JSON object"}),
         (
-            {"password": "wonderland"},
+            {"password": PASSWORD},
             422,
             {"error": "username is missing", "field": "username"},
         ),
         (
-            {"username": 7, "password": "wonderland"},
+            {"username": 7, "password": PASSWORD},
             422,
             {"error": "username must be a string", "field": "username"},
         ),
         (
-            {"username": "a" * 33, "password": "wonderland"},
+            {"username": "a" * 33, "password": PASSWORD},
             422,
             {"error": "username must be 1 to 32 characters long", "field": "username"},
         ),
         (
-            {"username": "al ice", "password": "wonderland"},
+            {"username": "al ice", "password": PASSWORD},
             422,
             {
                 "error": "username may only hold letters, digits, '-' and '_'",
@@ -107,6 +93,93 @@ def test_a_bad_registration_is_refused_precisely(
     assert count(client, session, User) == 0
 
 
+def test_nobody_is_signed_in_at_first(client: AppClient) -> None:
+    response = client.get("/api/session")
+    assert response.status == 200
+    assert response.json() == {"player": None, "csrf_token": csrf_token(client)}
+
+
+def test_signing_in_starts_a_new_session(
+    client: AppClient, session: AsyncSession
+) -> None:
+    register(client)
+    token_before = csrf_token(client)
+    response = sign_in(client)
+    assert response.status == 200
+    assert response.json() == {"player": "alice", "csrf_token": csrf_token(client)}
+    assert response.json()["csrf_token"] != token_before
+    assert client.get("/api/session").json()["player"] == "alice"
+    assert count(client, session, SignIn) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"username": "alice", "password": "not the password"},
+        {"username": "bob", "password": PASSWORD},
+        {"username": "", "password": ""},
+    ],
+)
+def test_a_wrong_name_or_password_gets_one_answer(
+    client: AppClient, session: AsyncSession, data: dict[str, str]
+) -> None:
+    register(client)
+    response = post_json(client, "/api/session", data)
+    assert (response.status, response.json()) == (401, WRONG)
+    assert client.get("/api/session").json()["player"] is None
+    assert count(client, session, SignIn) == 0
+
+
+def test_a_sign_in_needs_both_fields(client: AppClient) -> None:
+    response = post_json(client, "/api/session", {"username": "alice"})
+    assert response.status == 422
+    assert response.json() == {"error": "password is missing", "field": "password"}
+
+
+def test_too_many_failures_are_refused_even_with_the_right_password(
+    client: AppClient,
+) -> None:
+    register(client)
+    wrong = {"username": "alice", "password": "guess"}
+    statuses = [post_json(client, "/api/session", wrong).status for _ in range(5)]
+    assert statuses == [401] * 5
+    refused = sign_in(client)
+    assert refused.status == 429
+    assert refused.json() == {"error": "too many failed sign-ins: try again later"}
+    assert 1 <= int(refused.headers["retry-after"]) <= 61
+
+
+def test_a_success_clears_the_failures(client: AppClient) -> None:
+    register(client)
+    wrong = {"username": "alice", "password": "guess"}
+    for _ in range(4):
+        post_json(client, "/api/session", wrong)
+    assert sign_in(client).status == 200
+    statuses = [post_json(client, "/api/session", wrong).status for _ in range(5)]
+    assert statuses == [401] * 5
+
+
+def test_signing_out_ends_the_sign_in(client: AppClient, session: AsyncSession) -> None:
+    signed_in(client)
+    response = post_json(client, "/api/session", b"", method="DELETE")
+    assert response.status == 204
+    assert client.get("/api/session").json()["player"] is None
+    assert count(client, session, SignIn) == 0
+
+
+def test_a_copy_of_the_cookie_is_no_good_after_signing_out(client: AppClient) -> None:
+    signed_in(client)
+    copy = dict(client.cookies)
+    post_json(client, "/api/session", b"", method="DELETE")
+    client.cookies = copy
+    assert client.get("/api/session").json()["player"] is None
+
+
+def test_signing_out_needs_a_sign_in(client: AppClient) -> None:
+    response = post_json(client, "/api/session", b"", method="DELETE")
+    assert (response.status, response.json()) == (401, {"error": "sign in first"})
+
+
 def test_list_channels(client: AppClient) -> None:
     response = client.get("/api/channels")
     assert response.status == 200
@@ -114,13 +187,8 @@ def test_list_channels(client: AppClient) -> None:
 
 
 def test_post_and_list_messages(client: AppClient) -> None:
-    register(client)
-    posted = post_json(
-        client,
-        "/api/channels/lobby/messages",
-        {"content": "Hello!"},
-        **basic("alice", "wonderland"),
-    )
+    signed_in(client)
+    posted = post_json(client, "/api/channels/lobby/messages", {"content": "Hello!"})
     assert posted.status == 201
     assert posted.json()["author"] == "alice"
     listed = client.get("/api/channels/lobby/messages").json()
@@ -128,14 +196,10 @@ def test_post_and_list_messages(client: AppClient) -> None:
 
 
 def test_messages_come_in_pages_newest_first(client: AppClient) -> None:
-    register(client)
+    signed_in(client)
     for number in range(5):
-        post_json(
-            client,
-            "/api/channels/lobby/messages",
-            {"content": f"message {number}"},
-            **basic("alice", "wonderland"),
-        )
+        content = {"content": f"message {number}"}
+        post_json(client, "/api/channels/lobby/messages", content)
     seen, path = [], "/api/channels/lobby/messages?limit=2"
     while path:
         page = client.get(path).json()
@@ -163,39 +227,45 @@ def test_bad_paging_is_refused(client: AppClient, query: str, field: str) -> Non
 def test_an_unknown_channel_is_not_found(
     client: AppClient, session: AsyncSession
 ) -> None:
-    register(client)
+    signed_in(client)
     listed = client.get("/api/channels/nowhere/messages")
-    posted = post_json(
-        client,
-        "/api/channels/nowhere/messages",
-        {"content": "hi"},
-        **basic("alice", "wonderland"),
-    )
+    posted = post_json(client, "/api/channels/nowhere/messages", {"content": "hi"})
     for response in listed, posted:
         assert response.status == 404
         assert response.json() == {"error": "there is no channel 'nowhere'"}
     assert count(client, session, Message) == 0
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        basic("alice", "wrong password"),
-        basic("bob", "wonderland"),
-        {"authorization": "Basic !"},
-    ],
-)
-def test_posting_needs_a_registered_user_and_password(
-    client: AppClient, session: AsyncSession, headers: dict[str, str]
-) -> None:
-    register(client)
-    response = post_json(
-        client, "/api/channels/lobby/messages", {"content": "hi"}, **headers
-    )
-    assert response.status == 401
-    assert response.headers["www-authenticate"] == 'Basic realm="aiotutorial"'
+def test_posting_needs_a_sign_in(client: AppClient, session: AsyncSession) -> None:
+    response = post_json(client, "/api/channels/lobby/messages", {"content": "hi"})
+    assert (response.status, response.json()) == (401, {"error": "sign in first"})
     assert count(client, session, Message) == 0
+
+
+@pytest.mark.parametrize("token", [None, "", "not-the-token"])
+def test_a_change_needs_the_session_s_csrf_token(
+    client: AppClient, session: AsyncSession, token: str | None
+) -> None:
+    signed_in(client)
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["x-csrf-token"] = token
+    body = b'{"content": "hi"}'
+    response = client.post("/api/channels/lobby/messages", body, headers=headers)
+    assert response.status == 400
+    assert response.json() == {
+        "error": "the X-CSRF-Token header must hold the session's token"
+    }
+    assert count(client, session, Message) == 0
+
+
+def test_registering_needs_the_csrf_token_too(
+    client: AppClient, session: AsyncSession
+) -> None:
+    data = {"username": "mallory", "password": PASSWORD}
+    response = post_json(client, "/api/users", data, csrf=False)
+    assert response.status == 400
+    assert count(client, session, User) == 0
 
 
 @pytest.mark.parametrize(
@@ -209,9 +279,7 @@ def test_posting_needs_a_registered_user_and_password(
 def test_a_bad_message_is_refused(
     client: AppClient, session: AsyncSession, data: dict[str, str], error: str
 ) -> None:
-    register(client)
-    response = post_json(
-        client, "/api/channels/lobby/messages", data, **basic("alice", "wonderland")
-    )
+    signed_in(client)
+    response = post_json(client, "/api/channels/lobby/messages", data)
     assert (response.status, response.json()["error"]) == (422, error)
     assert count(client, session, Message) == 0

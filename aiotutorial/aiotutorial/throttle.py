@@ -1,0 +1,108 @@
+"""A limit on failed sign-ins: a client that keeps guessing passwords has to wait.
+
+Each worker process keeps its own count, in memory: with several workers, a client
+gets that many tries per worker. That is enough to make guessing slow; a limit
+shared by all workers would live in a store they share, such as the database.
+
+Behind a reverse proxy every request comes from the proxy's address: list the proxy
+in ``aiotutorial.trusted_proxies``, or one client's failures would lock everyone
+out (see :func:`client`).
+"""
+
+import math
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.request import Request
+from pyramid.settings import aslist
+
+REGISTRY_KEY = "aiotutorial.throttle"
+PROXIES_KEY = "aiotutorial.trusted_proxies"
+
+
+class Throttle:
+    """At most ``attempts`` failed sign-ins per client in any ``window`` seconds."""
+
+    def __init__(
+        self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.attempts, self.window, self.clock = attempts, window, clock
+        self.failures: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self.failures[client]
+        while failures and failures[0] <= self.clock() - self.window:
+            failures.popleft()
+        if not failures:
+            del self.failures[client]
+        return failures
+
+    def wait(self, client: str) -> float:
+        """Seconds ``client`` must wait before it may try again; 0 if it may now."""
+        failures = self._recent(client)
+        if len(failures) < self.attempts:
+            return 0.0
+        return failures[0] + self.window - self.clock()
+
+    def failed(self, client: str) -> None:
+        """Count a failed sign-in of ``client``."""
+        self.failures[client].append(self.clock())
+
+    def succeeded(self, client: str) -> None:
+        """Forget ``client``'s failures: it signed in."""
+        self.failures.pop(client, None)
+
+
+def throttle(request: Request) -> Throttle:
+    """The application's throttle."""
+    found: Throttle = request.registry[REGISTRY_KEY]
+    return found
+
+
+def client(request: Request) -> str:
+    """Who is signing in, as the throttle counts them: the client's address.
+
+    That is the address of whoever connected, unless it is one of the proxies of the
+    ``aiotutorial.trusted_proxies`` setting: then it is the address that proxy
+    connected from, which it adds at the end of ``X-Forwarded-For``. Addresses
+    further left in that header come from the client itself, who could write
+    anything there, so they are not believed.
+    """
+    address = str(request.remote_addr)
+    trusted: frozenset[str] = request.registry[PROXIES_KEY]
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    if address in trusted and forwarded:
+        return forwarded
+    return address
+
+
+def read_setting(
+    settings: dict[str, Any], name: str, kind: type[int] | type[float]
+) -> Any:
+    """A positive, finite number from the settings, or a clear error at startup."""
+    raw = settings.get(name)
+    try:
+        number = kind(raw)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not 0 < number < math.inf:
+        wanted = "a whole number" if kind is int else "a number"
+        raise ConfigurationError(
+            f"{name} must be {wanted} above 0; the ini file gives {raw!r}"
+        )
+    return number
+
+
+def includeme(config: Configurator) -> None:
+    """Make the throttle from the ``aiotutorial.sign_in_*`` settings, and read
+    ``aiotutorial.trusted_proxies`` (addresses separated by spaces; none if unset)."""
+    settings = config.get_settings()
+    attempts = read_setting(settings, "aiotutorial.sign_in_attempts", int)
+    window = read_setting(settings, "aiotutorial.sign_in_window", float)
+    config.registry[REGISTRY_KEY] = Throttle(attempts, window)
+    proxies = aslist(settings.get("aiotutorial.trusted_proxies", ""))
+    config.registry[PROXIES_KEY] = frozenset(proxies)
