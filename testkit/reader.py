@@ -8,7 +8,9 @@ Two rst comments let the docs' tests follow along in the page's bash session:
     reader now makes ``PATH`` (relative to the project, which is the session's
     current directory) look like that file. The test writes the chapter's version of
     it there. A listing that shows part of the file leaves the rest to the
-    chapter's "Changes in this chapter", which shows every file whole. A listing of
+    chapter's "Changes in this chapter", which shows every file whole, and a comment
+    followed by anything but a ``literalinclude`` (another comment, prose, a title)
+    stands for a file the page shows only there. A listing of
     the whole file may emphasise lines (``:emphasize-lines:``): those must be
     exactly the lines that are new or changed compared with the reader's file as it
     was, so the emphasis cannot mislead.
@@ -121,8 +123,8 @@ def parse_line_spec(spec: str) -> set[int]:
 def written_files(text: str, document: Path) -> list[WrittenFile]:
     """The ``.. reader-writes:`` comments of a page, checked against their listings.
 
-    A comment followed by another comment rather than by a listing stands for a file
-    that the page shows only in its "Changes in this chapter".
+    A comment that no listing follows stands for a file that the page shows only in
+    its "Changes in this chapter".
     """
     found = []
     this = chapter_of(document)
@@ -131,8 +133,6 @@ def written_files(text: str, document: Path) -> list[WrittenFile]:
         include = _INCLUDE.fullmatch(match["directive"])
         where = f"{document.name}: .. reader-writes: {match['path']}"
         if include is None:
-            if not match["directive"].startswith(".. reader-"):
-                raise ValueError(f"{where} must come right before a literalinclude")
             found.append(WrittenFile(match.start(), end, match["path"], None))
             continue
         included = (document.parent / include["include"]).resolve()

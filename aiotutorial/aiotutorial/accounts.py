@@ -98,7 +98,6 @@ async def sign_in(request: Request) -> dict[str, Any] | Response:
         throttle(request).failed(client(request))
         request.response.status_code = 401
         return page
-    throttle(request).succeeded(client(request))
     await players.sign_in(request, username)
     return HTTPSeeOther(location=safe_destination(request, came_from))
 

@@ -110,7 +110,6 @@ async def sign_in(request: Request) -> dict[str, Any]:
     if not await players.password_is_right(request, username, password):
         throttle(request).failed(client(request))
         raise refusal(HTTPUnauthorized, "wrong username or password")
-    throttle(request).succeeded(client(request))
     await players.sign_in(request, username)
     return {"player": username, "csrf_token": get_csrf_token(request)}
 

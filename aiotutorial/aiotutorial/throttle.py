@@ -1,5 +1,9 @@
 """A limit on failed sign-ins: a client that keeps guessing passwords has to wait.
 
+A successful sign-in does not wipe a client's failures: they leave the count only as
+they grow old. Otherwise someone with an account of their own could sign in to it
+between guesses at other players' passwords, and guess forever.
+
 Each worker process keeps its own count, in memory: with several workers, a client
 gets that many tries per worker. That is enough to make guessing slow; a limit
 shared by all workers would live in a store they share, such as the database.
@@ -51,10 +55,6 @@ class Throttle:
     def failed(self, client: str) -> None:
         """Count a failed sign-in of ``client``."""
         self.failures[client].append(self.clock())
-
-    def succeeded(self, client: str) -> None:
-        """Forget ``client``'s failures: it signed in."""
-        self.failures.pop(client, None)
 
 
 def throttle(request: Request) -> Throttle:

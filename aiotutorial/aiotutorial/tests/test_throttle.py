@@ -45,14 +45,6 @@ def test_failures_leave_the_window_one_by_one() -> None:
     assert throttle.failures == {}  # clients who stopped failing take no memory
 
 
-def test_a_success_forgets_the_failures() -> None:
-    throttle = Throttle(attempts=1, window=60, clock=Clock())
-    throttle.failed("client")
-    assert throttle.wait("client") > 0
-    throttle.succeeded("client")
-    assert throttle.wait("client") == 0
-
-
 @pytest.mark.parametrize(
     ("name", "value"),
     [
