@@ -16,7 +16,6 @@ needs PyPI (or pip's cache).
 
 from __future__ import annotations
 
-import html
 import re
 import shlex
 import zipfile
@@ -138,7 +137,9 @@ def change_from_page(page: str) -> tuple[str, set[str]]:
     parts, removed = [], set()
     for file in reader.files:
         path, kind = file["path"], file["kind"]
-        text = html.unescape(file["text"]).rstrip("\n")
+        # HTMLParser has already turned character references into characters: the
+        # text is as the reader sees it, "&#39;" included where the file says so.
+        text = file["text"].rstrip("\n")
         header = f"diff --git a/{path} b/{path}\n"
         if kind == "added":
             lines = [f"+{line}\n" for line in text.splitlines()]
