@@ -92,7 +92,7 @@ def _refuse_websocket_request(request: Any) -> None:
 
 
 def _read_body_before_coroutine(request: Any) -> None:
-    """Read a streamed request body now, in the request greenlet, if a coroutine will need it.
+    """Read a streamed body now, in the request greenlet, for a coroutine view.
 
     A coroutine view runs on the event loop, where WebOb's synchronous reads of
     ``wsgi.input`` cannot wait for the next chunk. So the body is read first; WebOb

@@ -38,7 +38,7 @@ _REQUESTS_PER_SEC = re.compile(r"Requests/sec:\s+([0-9.]+)")
 
 
 def project_copy(directory: Path, port: int, url: str) -> Path:
-    """Chapter 2's project in ``directory``, its ini set to ``port`` and ``url``."""
+    """Chapter 3's project in ``directory``, its ini set to ``port`` and ``url``."""
     for name, content in read_project(PROJECT).items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_bytes(content)

@@ -89,15 +89,17 @@ async def sign_in(request: Request) -> dict[str, Any] | Response:
     username, password = field(request, "username"), field(request, "password")
     came_from = field(request, "came_from")
     page = {"error": WRONG, "username": username, "came_from": came_from}
-    wait = throttle(request).wait(client(request))
+    limit, who = throttle(request), client(request)
+    wait = limit.wait(who)
     if wait:
         request.response.status_code = 429
         request.response.headers["Retry-After"] = str(int(wait) + 1)
         return {**page, "error": "too many failed sign-ins: try again in a minute"}
+    attempt = limit.attempt(who)  # failed, unless the password turns out right
     if not await players.password_is_right(request, username, password):
-        throttle(request).failed(client(request))
         request.response.status_code = 401
         return page
+    limit.succeeded(who, attempt)
     await players.sign_in(request, username)
     return HTTPSeeOther(location=safe_destination(request, came_from))
 

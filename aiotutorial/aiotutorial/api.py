@@ -100,16 +100,18 @@ async def sign_in(request: Request) -> dict[str, Any]:
     """Sign in with ``{"username": ..., "password": ...}``; the session is new."""
     data = json_object(request)
     username, password = text_field(data, "username"), text_field(data, "password")
-    wait = throttle(request).wait(client(request))
+    limit, who = throttle(request), client(request)
+    wait = limit.wait(who)
     if wait:
         error = refusal(
             HTTPTooManyRequests, "too many failed sign-ins: try again later"
         )
         error.headers["Retry-After"] = str(int(wait) + 1)
         raise error
+    attempt = limit.attempt(who)  # failed, unless the password turns out right
     if not await players.password_is_right(request, username, password):
-        throttle(request).failed(client(request))
         raise refusal(HTTPUnauthorized, "wrong username or password")
+    limit.succeeded(who, attempt)
     await players.sign_in(request, username)
     return {"player": username, "csrf_token": get_csrf_token(request)}
 

@@ -15,7 +15,6 @@ out (see :func:`client`).
 
 import math
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -29,32 +28,60 @@ PROXIES_KEY = "aiotutorial.trusted_proxies"
 
 
 class Throttle:
-    """At most ``attempts`` failed sign-ins per client in any ``window`` seconds."""
+    """At most ``attempts`` failed sign-ins per client in any ``window`` seconds.
+
+    An attempt counts as failed from the moment it starts, and is taken back if the
+    password turns out right: otherwise many attempts sent at once would all get
+    past :meth:`wait` while their passwords were being checked.
+    """
 
     def __init__(
         self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.attempts, self.window, self.clock = attempts, window, clock
-        self.failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.failures: dict[str, list[float]] = {}
+        """When each client's recent failures happened, oldest first."""
+        self.swept = clock()
 
-    def _recent(self, client: str) -> deque[float]:
-        failures = self.failures[client]
-        while failures and failures[0] <= self.clock() - self.window:
-            failures.popleft()
-        if not failures:
-            del self.failures[client]
-        return failures
+    def _recent(self, client: str) -> list[float]:
+        """``client``'s failures within the window; a client with none is forgotten."""
+        since = self.clock() - self.window
+        recent = [when for when in self.failures.pop(client, []) if when > since]
+        if recent:
+            self.failures[client] = recent
+        return recent
 
     def wait(self, client: str) -> float:
         """Seconds ``client`` must wait before it may try again; 0 if it may now."""
-        failures = self._recent(client)
-        if len(failures) < self.attempts:
+        recent = self._recent(client)
+        if len(recent) < self.attempts:
             return 0.0
-        return failures[0] + self.window - self.clock()
+        return recent[0] + self.window - self.clock()
 
-    def failed(self, client: str) -> None:
-        """Count a failed sign-in of ``client``."""
-        self.failures[client].append(self.clock())
+    def attempt(self, client: str) -> float:
+        """Count an attempt of ``client`` as failed; return its time, the attempt's
+        name for :meth:`succeeded`."""
+        self._sweep()
+        when = self.clock()
+        self.failures.setdefault(client, []).append(when)
+        return when
+
+    def succeeded(self, client: str, attempt: float) -> None:
+        """Take back the ``attempt`` of ``client``: the password was right.
+
+        The client's other failures stay counted.
+        """
+        failures = self.failures.get(client, [])
+        if attempt in failures:
+            failures.remove(attempt)
+
+    def _sweep(self) -> None:
+        """Forget the clients with no failure in the window, once per window, so that
+        clients who fail once and never come back take no memory for long."""
+        if self.clock() - self.swept >= self.window:
+            for client in list(self.failures):
+                self._recent(client)
+            self.swept = self.clock()
 
 
 def throttle(request: Request) -> Throttle:
