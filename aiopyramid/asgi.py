@@ -19,6 +19,7 @@ import inspect
 import io
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -143,6 +144,28 @@ class _ResponseWriter:
         self.last_messages = self._messages(last_chunk, more=False)
 
 
+_FORM_MEDIA_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data"})
+"""The media types WebOb reads as a form (``request.POST``)."""
+_CHARSET = re.compile(r";\s*charset=([^;]*)", re.IGNORECASE)
+
+
+def _form_charset_error(content_type: str) -> tuple[int, str] | None:
+    """*415 Unsupported Media Type* for form data declared in a charset other than UTF-8.
+
+    WebOb reads forms in UTF-8 only: for any other charset, reading ``request.POST``
+    raises, and Pyramid's CSRF check and every view that reads the form would fail
+    with a 500. Browsers send forms in UTF-8 (as a UTF-8 page asks) and name no
+    charset, so only other clients meet this refusal.
+    """
+    if content_type.split(";", 1)[0].strip().lower() not in _FORM_MEDIA_TYPES:
+        return None
+    found = _CHARSET.search(content_type)
+    charset = found.group(1).strip().strip('"').strip() if found else ""
+    if not charset or charset.lower().replace("-", "") == "utf8":
+        return None
+    return 415, f"Form data must be sent in UTF-8, not in {charset!r}."
+
+
 def _run_wsgi_app(
     app: WSGIApp, environ: dict[str, Any], writer: _ResponseWriter | _RefusalCollector
 ) -> None:
@@ -234,6 +257,12 @@ class ASGIApplication:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve an HTTP request through the WSGI app in a request greenlet."""
         environ = build_environ(scope, None)
+        if "CONTENT_TYPE" in environ:
+            refused = _form_charset_error(environ["CONTENT_TYPE"])
+            if refused is not None:
+                for message in _plain_response(*refused):
+                    await send(message)
+                return
         expect_body = False
         # Only a request with a Content-Length or Transfer-Encoding header has a body,
         # so most requests need not look at their headers again.

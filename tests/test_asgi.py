@@ -180,6 +180,49 @@ def test_declared_body_over_the_limit_gets_413_without_calling_the_app():
     assert b"larger than the limit of 10 bytes" in recorder.body
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded; charset=latin-1",
+        "multipart/form-data; boundary=x; charset=ISO-8859-1",
+        'application/x-www-form-urlencoded; charset="windows-1252"',
+    ],
+)
+def test_form_data_in_another_charset_than_utf8_gets_415(content_type):
+    def never(environ, start_response):
+        raise AssertionError("the app must not run")
+
+    headers = [(b"content-type", content_type.encode()), (b"content-length", b"7")]
+    recorder = serve(never, scope_for(method="POST", headers=headers), Recorder([b"sleep=1"]))
+    assert recorder.status == 415
+    assert b"Form data must be sent in UTF-8" in recorder.body
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded",
+        "application/x-www-form-urlencoded; charset=UTF-8",
+        'application/x-www-form-urlencoded; charset="utf8"',
+        "application/json; charset=latin-1",  # not a form: WebOb decodes it as asked
+    ],
+)
+def test_utf8_forms_and_other_media_types_reach_the_app(content_type):
+    headers = [(b"content-type", content_type.encode()), (b"content-length", b"7")]
+    recorder = serve(body_echo, scope_for(method="POST", headers=headers), Recorder([b"sleep=1"]))
+    assert recorder.status == 200
+
+
+def test_a_latin1_form_would_fail_in_pyramid_without_the_refusal():
+    from pyramid.request import Request
+
+    request = Request.blank(
+        "/", POST="a=1", content_type="application/x-www-form-urlencoded; charset=latin-1"
+    )
+    with pytest.raises(DeprecationWarning):
+        request.POST  # noqa: B018 (reading it is what fails)
+
+
 def test_invalid_content_length_gets_400():
     headers = [(b"content-length", b"ten")]
     recorder = serve(body_echo, scope_for(headers=headers), settings=SMALL)

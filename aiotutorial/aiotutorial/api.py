@@ -49,7 +49,7 @@ def json_object(request: Request) -> dict[str, Any]:
     """The request body, which must be a JSON object."""
     try:
         data = request.json_body
-    except ValueError:
+    except (ValueError, LookupError):  # not JSON, or in a charset Python cannot read
         data = None
     if not isinstance(data, dict):
         raise refusal(HTTPBadRequest, "the request body must be a JSON object")
@@ -63,6 +63,11 @@ def text_field(data: dict[str, Any], name: str) -> str:
     value = data[name]
     if not isinstance(value, str):
         raise refusal(HTTPUnprocessableEntity, f"{name} must be a string", field=name)
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # JSON allows "\ud800", which is no character at all
+        problem = f"{name} must be Unicode text"
+        raise refusal(HTTPUnprocessableEntity, problem, field=name) from None
     return value
 
 

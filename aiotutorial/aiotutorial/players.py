@@ -69,17 +69,28 @@ async def password_is_right(request: Request, username: str, password: str) -> b
 
     An unknown name costs the same slow check as a wrong password, so that timing the
     answer does not tell which names exist. The stored hash is read in a short unit of
-    work of its own, which ends before the check begins.
+    work of its own, which ends before the check begins. A name that no player can
+    have is not looked up at all: it may hold anything, even characters that
+    PostgreSQL refuses.
     """
-    async with unit_of_work(request) as session:
-        query = select(User.password_hash).where(User.username == username)
-        stored = await session.scalar(query)
+    stored = None
+    if username_problem(username) is None:
+        async with unit_of_work(request) as session:
+            query = select(User.password_hash).where(User.username == username)
+            stored = await session.scalar(query)
     right = await verify_in_thread(password, stored or NOBODY_S_HASH)
     return right and stored is not None
 
 
 async def sign_in(request: Request, username: str) -> None:
-    """Start a sign-in of ``username``: a new row, and a new session that names it."""
+    """Start a sign-in of ``username``: a new row, and a new session that names it.
+
+    A sign-in the browser's session named already, of this player or another, ends
+    first: a browser has one sign-in at a time.
+    """
+    previous = request.session.get("sign_in")
+    if isinstance(previous, str):
+        await end_sign_in(request, previous)
     sign_in_id = new_sign_in_id()
     request.dbsession.add(SignIn(id=sign_in_id, username=username))
     await request.dbsession.flush()
@@ -87,7 +98,12 @@ async def sign_in(request: Request, username: str) -> None:
 
 
 async def sign_out(request: Request, player: Player) -> None:
-    """End ``player``'s sign-in: its row, its session, this worker's sockets of it."""
-    await request.dbsession.execute(delete(SignIn).where(SignIn.id == player.sign_in))
-    await open_sockets(request).close(player.sign_in)
+    """End ``player``'s sign-in, and the browser's session with it."""
+    await end_sign_in(request, player.sign_in)
     forget(request)
+
+
+async def end_sign_in(request: Request, sign_in_id: str) -> None:
+    """Delete the sign-in's row, and close this worker's sockets of it."""
+    await request.dbsession.execute(delete(SignIn).where(SignIn.id == sign_in_id))
+    await open_sockets(request).close(sign_in_id)

@@ -186,6 +186,19 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(server: ServerProces
     assert status_of(raw_http(server.host, server.port, head.encode())) == 413
 
 
+@pytest.mark.parametrize("path", ["/", "/sign-in"])
+def test_a_form_in_another_charset_than_utf8_gets_415(server: ServerProcess, path: str) -> None:
+    content_type = "application/x-www-form-urlencoded; charset=latin-1"
+    response = httpx.post(
+        server.url(path),
+        content=b"sleep=0",
+        headers={"Content-Type": content_type},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 415
+    assert "UTF-8" in response.text
+
+
 # Signing in, through the JSON API.
 #
 # The session cookie is Secure: a browser, or httpx's cookie jar, sends it over

@@ -285,3 +285,50 @@ def test_a_bad_message_is_refused(
     response = post_json(client, "/api/channels/lobby/messages", data)
     assert (response.status, response.json()["error"]) == (422, error)
     assert count(client, session, Message) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "field"),
+    [
+        ("/api/users", {"username": "bob", "password": "\ud800" * 8}, "password"),
+        ("/api/session", {"username": "\ud800", "password": PASSWORD}, "username"),
+    ],
+)
+def test_text_that_is_not_unicode_is_refused(
+    client: AppClient, session: AsyncSession, path: str, data: Any, field: str
+) -> None:
+    # json.dumps writes a lone surrogate as "\ud800", which JSON allows.
+    response = post_json(client, path, data)
+    assert (response.status, response.json()) == (
+        422,
+        {"error": f"{field} must be Unicode text", "field": field},
+    )
+    assert count(client, session, User) == 0
+
+
+def test_a_name_no_player_can_have_is_not_looked_up(client: AppClient) -> None:
+    data = {"username": "a\x00b", "password": PASSWORD}  # PostgreSQL refuses NUL
+    response = post_json(client, "/api/session", data)
+    assert (response.status, response.json()) == (401, WRONG)
+
+
+def test_a_body_in_an_unknown_charset_is_refused(client: AppClient) -> None:
+    headers = {
+        "content-type": "application/json; charset=no-such-charset",
+        "x-csrf-token": csrf_token(client),
+    }
+    response = client.post("/api/session", b"{}", headers=headers)
+    assert response.status == 400
+    assert response.json() == {"error": "the request body must be a JSON object"}
+
+
+def test_signing_in_again_ends_the_browser_s_previous_sign_in(
+    client: AppClient, session: AsyncSession
+) -> None:
+    signed_in(client)
+    previous = dict(client.cookies)
+    register(client, "bob")
+    assert sign_in(client, "bob").json()["player"] == "bob"
+    assert count(client, session, SignIn) == 1
+    client.cookies = previous
+    assert client.get("/api/session").json()["player"] is None
