@@ -229,6 +229,7 @@ def bench(session: nox.Session) -> None:
     _bench(session)
     quick = "--quick" in session.posargs or "--smoke" in session.posargs
     session.notify("bench_db", ["--seconds", "3"] if quick else [])
+    session.notify("bench_sign_in", ["--smoke"] if quick else [])
 
 
 @nox.session(python=PYTHONS[0])
@@ -250,6 +251,18 @@ def soak(session: nox.Session) -> None:
     session.install("-e", ".", "websockets")
     install_project(session, CHAPTERS[0].label)
     session.run("python", "-m", "bench.soak", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def bench_sign_in(session: nox.Session) -> None:
+    """Failed sign-ins: an unknown name must take as long as a wrong password.
+
+    Needs the project of the chapter that adds signing in; .bench/sign_in.json.
+    """
+    session.install("-e", ".[test]")
+    (sign_in,) = (each for each in CHAPTERS if each.name == "chapter4")
+    install_project(session, sign_in.label)
+    session.run("python", "-m", "bench.sign_in_timing", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
