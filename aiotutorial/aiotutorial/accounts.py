@@ -94,7 +94,7 @@ async def sign_in(request: Request) -> dict[str, Any] | Response:
     if wait:
         request.response.status_code = 429
         request.response.headers["Retry-After"] = str(int(wait) + 1)
-        return {**page, "error": "too many failed sign-ins: try again in a minute"}
+        return {**page, "error": "too many failed sign-ins: try again later"}
     attempt = limit.attempt(who)  # failed, unless the password turns out right
     if not await players.password_is_right(request, username, password):
         request.response.status_code = 401

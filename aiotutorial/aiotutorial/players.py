@@ -48,9 +48,8 @@ async def register(request: Request, username: str, password: str) -> bool:
     password_hash = await hash_in_thread(password)
     request.dbsession.add(User(username=username, password_hash=password_hash))
     try:
-        await (
-            request.dbsession.flush()
-        )  # send the INSERT now, to catch a duplicate here
+        # Send the INSERT now, to catch a duplicate here rather than at the commit.
+        await request.dbsession.flush()
     except IntegrityError:
         return False
     return True

@@ -68,10 +68,12 @@ class SecurityPolicy(CoroutineIdentityPolicy):
         return None if username is None else Player(username, sign_in)
 
     def authenticated_userid(self, request: Request) -> str | None:
+        """The signed-in player's name, for ``request.authenticated_userid``."""
         player: Player | None = self.identity(request)
         return None if player is None else player.username
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
+        """What the ACL of ``context`` says: signed-in players are ``Authenticated``."""
         principals = [Everyone]
         if self.identity(request) is not None:
             principals.append(Authenticated)
@@ -86,6 +88,7 @@ class SecurityPolicy(CoroutineIdentityPolicy):
         return []  # the session's own cookie carries it
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        """End the browser's session; its sign-in's row is the caller's to delete."""
         request.session.invalidate()
         return []
 

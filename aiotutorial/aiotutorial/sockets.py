@@ -24,9 +24,11 @@ class OpenSockets:
         self.by_sign_in: defaultdict[str, set[WebsocketConnection]] = defaultdict(set)
 
     def add(self, sign_in: str, ws: WebsocketConnection) -> None:
+        """Remember ``ws``, an open socket of ``sign_in``."""
         self.by_sign_in[sign_in].add(ws)
 
     def remove(self, sign_in: str, ws: WebsocketConnection) -> None:
+        """Forget ``ws``, which closed."""
         self.by_sign_in[sign_in].discard(ws)
         if not self.by_sign_in[sign_in]:
             del self.by_sign_in[sign_in]
@@ -44,4 +46,5 @@ def open_sockets(request: Request) -> OpenSockets:
 
 
 def includeme(config: Configurator) -> None:
+    """Give the worker its record of open sockets."""
     config.registry[REGISTRY_KEY] = OpenSockets()
