@@ -28,7 +28,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pyramid.request import Request
 
+from aiopyramid.exceptions import ScopeError
+from aiotutorial.security import SecurityPolicy
 from aiotutorial.sockets import SIGNED_OUT
 from testkit.browser import chromium, shown_lines
 from testkit.chapters import chapter
@@ -337,3 +340,12 @@ def test_a_page_of_another_origin_cannot_open_the_echo(server: ServerProcess, co
     assert outcome(page)[:2] == ["open", f"message {name}: from another page"]
     assert list(handshakes.origins.values()) == [elsewhere.rstrip("/"), server.base_url]
     assert len(handshakes.errors) == 1
+
+
+def test_troubleshooting_quotes_the_library_s_scope_error() -> None:
+    """The page names the error a coroutine view gets for ``request.identity``: it
+    must be the one aiopyramid raises."""
+    quoted = found(r"^\*\*ScopeError: ([^*]+)\.\*\*", CHAPTER.page.read_text())
+    with pytest.raises(ScopeError) as raised:
+        SecurityPolicy().identity(Request.blank("/"))  # outside any request greenlet
+    assert str(raised.value).startswith(quoted)
