@@ -32,9 +32,10 @@ from typing import Any, NoReturn
 import pytest
 
 from testkit import chapters
-from testkit.availability import postgres_binaries, unavailable
+from testkit.availability import postgres_binaries, redis_binary, unavailable
 from testkit.postgres import TemporaryCluster
 from testkit.projects import copy_sources
+from testkit.redis import TemporaryRedis
 from testkit.venv import INSTALL_TIMEOUT, Venv
 
 ROOT = Path(__file__).parent
@@ -86,6 +87,15 @@ def postgres_cluster() -> Iterator[TemporaryCluster]:
     """A throwaway PostgreSQL server for the whole test run; tests make databases in it."""
     with TemporaryCluster(postgres_binaries()) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[TemporaryRedis]:
+    """A throwaway Redis server for the whole test run, shared: use keys and channels of
+    the test's own. A test that stops or restarts Redis makes a ``TemporaryRedis`` of
+    its own, so that the others keep theirs."""
+    with TemporaryRedis(redis_binary()) as server:
+        yield server
 
 
 def readthedocs_config() -> dict[str, Any]:

@@ -159,14 +159,15 @@ def prerelease(session: nox.Session) -> None:
     "python,chapter", CHAPTER_RUNS, ids=[f"{name}-{python}" for python, name in CHAPTER_RUNS]
 )
 def chapters(session: nox.Session, chapter: str) -> None:
-    """One chapter: its project's own tests, run as a reader runs them (beside a
-    throwaway PostgreSQL server, fully covered), then its page and its docs tests."""
+    """One chapter: its project's own tests, run as a reader runs them (beside
+    throwaway PostgreSQL and Redis servers, fully covered), then its page and its docs
+    tests. Every chapter gets both servers; a project that needs neither ignores them."""
     (this,) = (each for each in CHAPTERS if each.name == chapter)
     session.install("-e", ".[test,docs]")
     install_project(session, this.label, "[test]")
     run = f"{chapter}-{session.python}"
     session.run(
-        "python", "-m", "testkit.postgres", "--directory", this.label,
+        "python", "-m", "testkit.services", "--postgresql", "--redis", "--directory", this.label,
         "python", "-m", "pytest", "-p", "no:cacheprovider",
         # The repository's coverage settings: greenlet support, branches.
         "--cov=aiotutorial", f"--cov-config={Path.cwd() / 'pyproject.toml'}",

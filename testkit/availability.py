@@ -7,6 +7,7 @@ from typing import NoReturn
 import pytest
 
 from testkit.postgres import server_binaries
+from testkit.redis import redis_server_binary
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -27,4 +28,12 @@ def postgres_binaries() -> Path:
         unavailable(
             "PostgreSQL's initdb, pg_ctl and psql were not found (apt-get install postgresql)"
         )
+    return found
+
+
+def redis_binary() -> Path:
+    """Where ``redis-server`` is; unavailable (see above) where it is not installed."""
+    found = redis_server_binary()
+    if found is None:
+        unavailable("redis-server was not found (apt-get install redis-server)")
     return found
