@@ -21,6 +21,7 @@ import argparse
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -171,5 +172,12 @@ def main(argv: list[str]) -> int:
         return done.returncode
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """Turn SIGTERM into SystemExit, so that the servers are stopped on the way out
+    (and the command with them), as for Ctrl-C."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main(sys.argv[1:]))

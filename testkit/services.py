@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -95,5 +96,12 @@ def main(argv: list[str]) -> int:
     return exit_status(done.returncode)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """Turn SIGTERM into SystemExit, so that the servers are stopped on the way out
+    (and the command with them), as for Ctrl-C."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,7 @@ gives it.
 """
 
 import json
-from datetime import UTC
+from functools import partial
 from typing import Any
 
 from aiopyramid.security import get_identity
@@ -29,7 +29,10 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import and_, or_, select
 
-from aiotutorial import players
+from aiotutorial import messages, players
+from aiotutorial.chat import hub
+from aiotutorial.db import after_commit
+from aiotutorial.messages import message_json
 from aiotutorial.models import Channel, Message
 from aiotutorial.security import Player
 from aiotutorial.throttle import client, throttle
@@ -146,19 +149,6 @@ async def find_channel(request: Request) -> Channel:
     return channel
 
 
-def message_json(message: Message) -> dict[str, Any]:
-    """A message as the API shows it; the time in ISO 8601 format, in UTC."""
-    time = message.time
-    if time.tzinfo is None:  # SQLite keeps no time zone; the time is UTC (see models)
-        time = time.replace(tzinfo=UTC)
-    return {
-        "id": message.id,
-        "author": message.author,
-        "time": time.isoformat(),
-        "content": message.content,
-    }
-
-
 @view_config(
     route_name="messages", request_method="POST", renderer="json", permission="play"
 )
@@ -171,9 +161,12 @@ async def post_message(request: Request) -> dict[str, Any]:
     if not shortest <= len(content) <= longest:
         problem = f"content must be {shortest} to {longest} characters long"
         raise refusal(HTTPUnprocessableEntity, problem, field="content")
-    message = Message(channel_id=channel.id, author=player.username, content=content)
-    request.dbsession.add(message)
-    await request.dbsession.flush()  # the database gives the message its id
+    message = await messages.post(
+        request.dbsession, channel.id, player.username, content
+    )
+    # The chat's members hear of it once it is committed, not before: until then
+    # they could not read it, and it might still be rolled back.
+    after_commit(request, partial(hub(request).posted, channel.name))
     request.response.status_code = 201
     return message_json(message)
 

@@ -17,8 +17,8 @@ A websocket conversation lasts as long as the socket, so it gets no
 """
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from aiopyramid.helpers import synchronize
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 READER = "aiotutorial.db.reader"
 WRITER = "aiotutorial.db.writer"
 """Registry keys of the session factories for requests that only read, and the rest."""
+
+AFTER_COMMIT = "aiotutorial.db.after_commit"
+"""Where a request keeps what :func:`after_commit` is to await."""
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 """Methods that do not change anything, so their requests only read."""
@@ -131,15 +134,21 @@ def dbsession(request: Request) -> AsyncSession:
     return factory()
 
 
-@asynccontextmanager
-async def unit_of_work(
+def unit_of_work(
     request: Request, *, write: bool = False
-) -> AsyncIterator[AsyncSession]:
+) -> AbstractAsyncContextManager[AsyncSession]:
     """A session in a transaction of its own, committed at the end of the ``async with``
     block, rolled back if the block raises. Pass ``write=True`` to write."""
-    factory: async_sessionmaker[AsyncSession] = request.registry[
-        WRITER if write else READER
-    ]
+    return transaction(request.registry, write=write)
+
+
+@asynccontextmanager
+async def transaction(
+    registry: Registry, *, write: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """:func:`unit_of_work` for code that has the application's registry, but no
+    request, such as the chat's hub."""
+    factory: async_sessionmaker[AsyncSession] = registry[WRITER if write else READER]
     async with factory() as session, session.begin():
         yield session
 
@@ -164,16 +173,26 @@ def transaction_tween(handler: Any, registry: Registry) -> Any:
     return tween
 
 
+def after_commit(request: Request, work: Callable[[], Awaitable[None]]) -> None:
+    """Await ``work()`` once the request's transaction is committed; never if it is
+    rolled back. For news that others must not hear before the data is there."""
+    request.environ.setdefault(AFTER_COMMIT, []).append(work)
+
+
 def end_transaction(request: Request, *, commit: bool) -> None:
     """Commit or roll back the request's session, if a view used one, and close it."""
     session = request.__dict__.get("dbsession")  # where reify keeps the session
     if session is not None:
-        finish(session, commit=commit)
+        then = request.environ.pop(AFTER_COMMIT, []) if commit else []
+        finish(session, commit=commit, then=then)
 
 
 @synchronize
-async def finish(session: AsyncSession, *, commit: bool) -> None:
-    """Commit or roll back ``session``, then give its connection back to the pool.
+async def finish(
+    session: AsyncSession, *, commit: bool, then: list[Callable[[], Awaitable[None]]]
+) -> None:
+    """Commit or roll back ``session``, give its connection back to the pool, then
+    await the ``then`` callbacks of a commit.
 
     A tween is ordinary synchronous code; ``@synchronize`` lets it wait for this
     coroutine, as it runs in the request's greenlet.
@@ -185,3 +204,5 @@ async def finish(session: AsyncSession, *, commit: bool) -> None:
             await session.rollback()
     finally:
         await session.close()
+    for work in then:
+        await work()

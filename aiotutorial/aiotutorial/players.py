@@ -11,6 +11,7 @@ from pyramid.request import Request
 from pyramid.security import forget, remember
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiotutorial.db import unit_of_work
 from aiotutorial.models import USERNAME_LENGTH, SignIn, User
@@ -106,3 +107,9 @@ async def end_sign_in(request: Request, sign_in_id: str) -> None:
     """Delete the sign-in's row, and close this worker's sockets of it."""
     await request.dbsession.execute(delete(SignIn).where(SignIn.id == sign_in_id))
     await open_sockets(request).close(sign_in_id)
+
+
+async def still_signed_in(session: AsyncSession, sign_in_id: str) -> bool:
+    """Whether the sign-in ``sign_in_id`` is still there: nobody ended it since."""
+    query = select(SignIn.id).where(SignIn.id == sign_in_id)
+    return await session.scalar(query) is not None

@@ -13,10 +13,9 @@ from aiopyramid.websocket.view import WebsocketConnectionView
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.request import Request
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from aiotutorial.db import unit_of_work
-from aiotutorial.models import SignIn
+from aiotutorial.players import still_signed_in
 from aiotutorial.security import Player
 from aiotutorial.sockets import SIGNED_OUT, open_sockets
 
@@ -85,7 +84,9 @@ class Echo(WebsocketConnectionView):
 
     async def on_message(self, message: str | bytes) -> None:
         assert self.ws is not None
-        if not await self.still_signed_in():  # signed out, maybe on another worker
+        async with unit_of_work(self.request) as session:
+            signed_in = await still_signed_in(session, self.player.sign_in)
+        if not signed_in:  # signed out, maybe on another worker
             await self.ws.close(SIGNED_OUT, "signed out")
             return
         if isinstance(message, str):
@@ -96,9 +97,3 @@ class Echo(WebsocketConnectionView):
     async def on_close(self) -> None:
         assert self.ws is not None
         open_sockets(self.request).remove(self.player.sign_in, self.ws)
-
-    async def still_signed_in(self) -> bool:
-        """Whether the player's sign-in is still there: one short unit of work."""
-        async with unit_of_work(self.request) as session:
-            query = select(SignIn.id).where(SignIn.id == self.player.sign_in)
-            return await session.scalar(query) is not None

@@ -4,7 +4,9 @@ SQLite needs nothing installed. For PostgreSQL, set ``AIOTUTORIAL_TEST_POSTGRESQ
 to the URL of a server where the URL's user may create databases, such as
 ``postgresql+asyncpg://me:secret@127.0.0.1:5432/postgres``; the tests create their
 databases there and drop them at the end. Without it, the PostgreSQL runs are
-skipped, and pytest says so.
+skipped, and pytest says so. The chat's tests run with its broker in the process,
+and through Redis too if ``AIOTUTORIAL_TEST_REDIS`` gives a server's URL, such as
+``redis://127.0.0.1:6379/0``; their keys start with a prefix of their own.
 
 The schema is made once per database by the project's own migrations. Then every
 test runs inside a transaction that is rolled back when it ends, so tests never see
@@ -29,6 +31,7 @@ from sqlalchemy import make_url, pool, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiotutorial import main
+from aiotutorial.chat import REGISTRY_KEY as HUB
 from aiotutorial.db import READER, WRITER, make_engine
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -43,6 +46,8 @@ SETTINGS = {
 }
 POSTGRESQL = os.environ.get("AIOTUTORIAL_TEST_POSTGRESQL", "")
 """The URL of a PostgreSQL server to run the database tests on too, if any."""
+REDIS = os.environ.get("AIOTUTORIAL_TEST_REDIS", "")
+"""The URL of a Redis server to run the chat's tests through too, if any."""
 
 
 def run_sql(url: str, *statements: str) -> None:
@@ -169,3 +174,42 @@ def session(client: AppClient) -> AsyncSession:
     factory: Any = client.app.wsgi_app.registry[WRITER]
     session: AsyncSession = factory()
     return session
+
+
+@pytest.fixture
+def migrated_database(empty_database: Config) -> str:
+    """The URL of a new database of each kind, migrated, for one test alone: the
+    chat's hub reads and writes in the background, outside the test's transaction."""
+    command.upgrade(empty_database, "head")
+    url: str = empty_database.get_section("app:main")["sqlalchemy.url"]
+    return url
+
+
+@pytest.fixture(params=["local", "redis"])
+def broker_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings of each broker: every chat test runs with both."""
+    if request.param == "local":
+        return {}
+    if not REDIS:  # pragma: no cover (runs only where no server is given)
+        pytest.skip(
+            "Redis: set AIOTUTORIAL_TEST_REDIS to a server's URL to run these tests "
+            "through it"
+        )
+    return {"redis.url": REDIS, "aiotutorial.redis_prefix": f"test-{uuid.uuid4().hex}"}
+
+
+def chat_app(database: str, broker: dict[str, str]) -> Any:
+    """The application, on ``database``, with the broker of ``broker``."""
+    return main({}, **SETTINGS, **broker, **{"sqlalchemy.url": database})
+
+
+@pytest.fixture
+def chat(
+    migrated_database: str, broker_settings: dict[str, str]
+) -> Iterator[AppClient]:
+    """The whole application, on a database of its own, with each broker."""
+    with AppClient(chat_app(migrated_database, broker_settings)) as client:
+        yield client
+        registry = client.app.wsgi_app.registry
+        client.run(registry[HUB].close())
+        client.run(registry[READER].kw["bind"].dispose())

@@ -1,0 +1,1 @@
+"""The project's tests: ``python -m pytest`` runs them."""
