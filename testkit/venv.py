@@ -19,8 +19,8 @@ INSTALL_TIMEOUT = 900
 
 
 def clean_environment(first_on_path: Path) -> dict[str, str]:
-    """This process's environment, minus every virtualenv, coverage and Python path,
-    with ``first_on_path`` first on ``PATH``.
+    """This process's environment, minus every virtualenv, coverage, Python path and
+    test server (``AIOTUTORIAL_TEST_*``), with ``first_on_path`` first on ``PATH``.
 
     Any virtualenv's ``bin`` is dropped from ``PATH``, not just this process's: a
     maintainer's activated venv must not answer for a command the reader's
@@ -30,7 +30,7 @@ def clean_environment(first_on_path: Path) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in dropped and not name.startswith("COV_CORE_")
+        if name not in dropped and not name.startswith(("COV_CORE_", "AIOTUTORIAL_TEST_"))
     }
     path = [
         entry

@@ -147,9 +147,11 @@ class Hub:
         self._spawn(self.disconnect(member))
 
     async def close(self) -> None:
-        """The worker is stopping."""
-        for task in list(self.tasks):
+        """The worker is stopping: stop the hub's tasks, and wait until they have."""
+        tasks = list(self.tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.broker.close()
 
     # How.
