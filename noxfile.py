@@ -244,12 +244,14 @@ def bench(session: nox.Session) -> None:
     """Real servers side by side (see docs/performance.rst); -- --quick or -- --smoke: shorter.
 
     A full run (under 10 minutes) also rewrites docs/performance/, the page's data.
-    The database endpoint follows in its own session (see bench_db).
+    The database endpoint, sign-in timing and the chat's fan-out follow in sessions of
+    their own (see bench_db, bench_sign_in, bench_chat).
     """
     _bench(session)
     quick = "--quick" in session.posargs or "--smoke" in session.posargs
     session.notify("bench_db", ["--seconds", "3"] if quick else [])
     session.notify("bench_sign_in", ["--smoke"] if quick else [])
+    session.notify("bench_chat", ["--smoke"] if quick else [])
 
 
 @nox.session(python=PYTHONS[0])
@@ -283,6 +285,20 @@ def bench_sign_in(session: nox.Session) -> None:
     (sign_in,) = (each for each in CHAPTERS if each.name == "chapter4")
     install_project(session, sign_in.label)
     session.run("python", "-m", "bench.sign_in_timing", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def bench_chat(session: nox.Session) -> None:
+    """The chat's fan-out, 1,000 websockets in 10 channels: two workers through Redis
+    against one worker with its broker in process, side by side; .bench/chat.json.
+
+    Needs the project of the chapter that adds the chat, and Debian's postgresql and
+    redis-server (the benchmark starts throwaway servers of its own).
+    """
+    session.install("-e", ".[test]")
+    (chat,) = (each for each in CHAPTERS if each.name == "chapter5")
+    install_project(session, chat.label)
+    session.run("python", "-m", "bench.chat", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])

@@ -4,8 +4,8 @@
    it names, in a fresh copy of the repository: install, then the build command.
 2. Each chapter's archive and the library's wheel are taken from that site, unpacked
    in an empty directory, installed in a fresh virtualenv; the project's own tests
-   run there (beside a throwaway PostgreSQL server), and it is served with the
-   commands its README gives, until its page answers.
+   run there, beside throwaway PostgreSQL and Redis servers, none of them skipped,
+   and it is served with the commands its README gives, until its page answers.
 3. Each chapter's change, as its page shows it, is read back from the HTML and
    applied to the previous chapter's project: the result is this chapter's project.
 
@@ -27,10 +27,12 @@ import httpx
 import pytest
 import yaml
 
+from testkit import postgres, redis
 from testkit.changes import apply_change
 from testkit.chapters import PROJECT, ROOT, Chapter, chapters, read_project
 from testkit.downloads import download_names
-from testkit.postgres import URL_VARIABLE, TemporaryCluster
+from testkit.postgres import TemporaryCluster
+from testkit.redis import TemporaryRedis
 from testkit.server import ServerProcess, free_port
 from testkit.venv import INSTALL_TIMEOUT, Venv
 
@@ -67,8 +69,15 @@ def readme_commands(project: Path) -> list[str]:
 
 @pytest.mark.parametrize("each", chapters(), ids=lambda each: each.name)
 def test_a_chapter_s_download_installs_passes_its_tests_and_serves(
-    each: Chapter, built_site: Path, postgres_cluster: TemporaryCluster, tmp_path: Path
+    each: Chapter,
+    built_site: Path,
+    postgres_cluster: TemporaryCluster,
+    redis_server: TemporaryRedis,
+    tmp_path: Path,
 ) -> None:
+    """The project's tests get a PostgreSQL and a Redis server, as its README says they
+    may (each test makes a database, or a Redis prefix, of its own): every test runs,
+    the chat's through Redis too."""
     downloads = built_site / "downloads"
     names = download_names()
     with zipfile.ZipFile(downloads / names[each.name]) as archive:
@@ -84,9 +93,16 @@ def test_a_chapter_s_download_installs_passes_its_tests_and_serves(
     port = free_port()
     ini = project / "development.ini"
     ini.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", ini.read_text()))
-    database = {URL_VARIABLE: postgres_cluster.url()}
+    services = {
+        postgres.URL_VARIABLE: postgres_cluster.url(),
+        redis.URL_VARIABLE: redis_server.url,
+    }
     for command in setup:
-        venv.run(*shlex.split(command), cwd=project, env=database, timeout=INSTALL_TIMEOUT)
+        argv = shlex.split(command)
+        done = venv.run(*argv, cwd=project, env=services, timeout=INSTALL_TIMEOUT)
+        if "pytest" in argv:
+            summary = done.stdout.strip().splitlines()[-1]
+            assert " passed" in summary and "skipped" not in summary, done.stdout
     log = tmp_path / "server.log"
     argv = [str(venv.bin / "pserve"), "development.ini"]
     with ServerProcess(

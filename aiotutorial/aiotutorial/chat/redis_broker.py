@@ -18,7 +18,7 @@ import contextlib
 import logging
 import uuid
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -39,6 +39,10 @@ POLL_SECONDS = 1.0
 """How long the reading task waits for a notice before it looks at its own work."""
 RETRY_SECONDS = (0.1, 2.0)
 """The first and the longest wait before connecting to Redis again."""
+CONNECTIONS = 20
+"""The most connections to Redis a worker opens; more commands wait their turn."""
+CONNECTION_WAIT_SECONDS = 5.0
+"""How long a command waits for one of them before it counts as Redis unreachable."""
 
 
 class RedisBroker:
@@ -75,10 +79,16 @@ class RedisBroker:
         if self.redis is None:
             self.worker = uuid.uuid4().hex  # after the server forked: one per worker
             # No retries inside redis-py: a failure must reach this class, which
-            # knows what to do again once Redis is back.
-            self.redis = Redis.from_url(
-                self.url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=5
+            # knows what to do again once Redis is back. A busy worker's commands
+            # queue for a connection rather than fail when all of them are in use.
+            pool = BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=CONNECTIONS,
+                timeout=CONNECTION_WAIT_SECONDS,
+                retry=Retry(NoBackoff(), 0),
+                socket_connect_timeout=5,
             )
+            self.redis = Redis.from_pool(pool)
             self.tasks = [
                 asyncio.create_task(self._read()),
                 asyncio.create_task(self._keep_alive()),

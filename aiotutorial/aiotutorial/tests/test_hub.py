@@ -38,7 +38,8 @@ def run(database: str, scenario: Scenario) -> None:
 
 
 def member(hub: Hub, socket: FakeSocket, name: str = "alice") -> Member:
-    return Member(socket, Player(name, f"{name}-sign-in"), gone=hub.drop)  # type: ignore[arg-type]
+    player = Player(name, f"{name}-sign-in")
+    return Member(socket, player, gone=hub.drop)  # type: ignore[arg-type]
 
 
 async def post(hub: Hub, count: int, channel_id: int = 1) -> None:

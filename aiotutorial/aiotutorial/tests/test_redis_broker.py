@@ -7,7 +7,7 @@ Runs where ``AIOTUTORIAL_TEST_REDIS`` names a server (see ``conftest.py``).
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from redis.asyncio import Redis
@@ -35,7 +35,7 @@ class Workers:
         settings = {"redis.url": REDIS, "aiotutorial.redis_prefix": uuid.uuid4().hex}
         self.registries = [chat_app(database, settings).registry for _ in range(2)]
         self.hubs: list[Hub] = [registry[REGISTRY_KEY] for registry in self.registries]
-        self.brokers: list[RedisBroker] = [hub.broker for hub in self.hubs]  # type: ignore[misc]
+        self.brokers = [cast(RedisBroker, hub.broker) for hub in self.hubs]
 
     async def close(self) -> None:
         for hub, registry in zip(self.hubs, self.registries, strict=True):
