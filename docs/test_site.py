@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -182,3 +184,25 @@ def test_the_change_a_chapter_shows_turns_the_previous_project_into_its_own(
     assert removed <= previous.keys()
     kept = {path: content for path, content in previous.items() if path not in removed}
     assert apply_change(kept, change) == read_project(each.directory)
+
+
+@pytest.mark.parametrize("each", LATER, ids=lambda each: each.name)
+def test_patch_applies_a_chapter_s_downloaded_change_to_the_previous_download(
+    each: Chapter, built_site: Path, tmp_path: Path
+) -> None:
+    """What the pages offer: in the previous chapter's project, unpacked from its
+    archive, ``patch -p1 < ../aiotutorial-NAME.diff`` makes this chapter's project."""
+    downloads = built_site / "downloads"
+    names = download_names()
+    previous = chapters()[each.number - 2]
+    with zipfile.ZipFile(downloads / names[previous.name]) as archive:
+        archive.extractall(tmp_path)
+    change = names[f"{each.name}.diff"]
+    shutil.copy(downloads / change, tmp_path / change)
+    project = tmp_path / PROJECT
+    command = f"patch -p1 < ../{change}"
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=project, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert read_project(project) == read_project(each.directory)

@@ -95,7 +95,7 @@ def _read_reply(stream: IO[bytes]) -> Reply:
 
 
 class TemporaryRedis:
-    """A ``redis-server`` of its own on a free loopback port (see the module docs).
+    """A ``redis-server`` of its own on a loopback port (see the module docs).
 
     Use it as a context manager, or call :meth:`start` and, in a ``finally``,
     :meth:`close` yourself. :meth:`stop` only takes the server away: the port and the
@@ -103,10 +103,16 @@ class TemporaryRedis:
     """
 
     def __init__(
-        self, binary: Path, *, startup_timeout: float = 30.0, stop_timeout: float = 10.0
+        self,
+        binary: Path,
+        *,
+        port: int | None = None,
+        startup_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
     ) -> None:
         self.binary = binary
-        self.port = free_port()
+        self.port = free_port() if port is None else port
+        """A free port unless ``port`` names one (a reader's Redis listens on 6379)."""
         self.directory = Path(tempfile.mkdtemp(prefix="aiotutorial-redis-"))
         self.log_path = self.directory / "redis.log"
         self.startup_timeout = startup_timeout

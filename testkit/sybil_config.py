@@ -5,7 +5,9 @@ comment ``.. console-start: downloads`` anywhere in it makes that session start 
 a directory holding the site's downloads (the pytest fixture ``tutorial_downloads``)
 rather than in a copy of the tutorial's source, and ``.. console-service:
 postgresql`` gives it a throwaway PostgreSQL server, which ``PGHOST``, ``PGPORT`` and
-``PGUSER`` point at, as a superuser (what a reader has from ``sudo -u postgres``).
+``PGUSER`` point at, as a superuser (what a reader has from ``sudo -u postgres``);
+``.. console-service: redis`` a throwaway Redis server where a reader's listens,
+127.0.0.1:6379 (the document fails if another program holds that port).
 
 - Python ``code-block``s, ``invisible-code-block``s and doctests: sybil's parsers.
 - ``.. skip:``: sybil's, but a skip must say why (:class:`ReasonedSkipParser`).
@@ -44,7 +46,7 @@ from typing import Any
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.rest import DocTestParser, PythonCodeBlockParser, SkipParser
 
-from testkit.availability import postgres_binaries, unavailable
+from testkit.availability import postgres_binaries, redis_binary, unavailable
 from testkit.browser import page_lines
 from testkit.changes import ChangeError, apply_change
 from testkit.chapters import chapters, read_project, state, write_project
@@ -68,6 +70,7 @@ from testkit.reader import (
     is_chapter_page,
     written_files,
 )
+from testkit.redis import TemporaryRedis
 from testkit.rst import CodeBlock, code_blocks
 from testkit.server import PortInUse
 
@@ -107,9 +110,12 @@ class BlockParser:
                 yield Region(block.start, block.end, block, self.evaluate)
 
 
-SERVICE = re.compile(r"(?m)^\.\. console-service:[ \t]*postgresql[ \t]*$")
-"""A document whose commands need a PostgreSQL server, as its reader has one."""
+SERVICE = re.compile(r"(?m)^\.\. console-service:[ \t]*(?P<service>postgresql|redis)[ \t]*$")
+"""A document whose commands need a PostgreSQL or a Redis server, as its reader has one."""
 CLUSTER = "_console_cluster"
+REDIS = "_console_redis"
+READER_REDIS_PORT = 6379
+"""Where a reader's Redis listens: redis-server's default port, which the pages' URLs name."""
 
 START = re.compile(r"(?m)^\.\. console-start:[ \t]*(?P<start>\S+)[ \t]*$")
 """Where a document's bash session starts: ``source`` (the default) or ``downloads``."""
@@ -148,11 +154,16 @@ def console_session(example: Example) -> BashSession:
             work = base / "work" / "aiopyramid-tutorial"
             copy_sources(work)
         environment = reader_environment(base / "bin")
-        if SERVICE.search(example.document.text):
+        services = {match["service"] for match in SERVICE.finditer(example.document.text)}
+        if "postgresql" in services:
             cluster = TemporaryCluster(postgres_binaries(), superuser="postgres")
             namespace[CLUSTER] = cluster
             cluster.start()
             environment.update(cluster.client_environment())
+        if "redis" in services:
+            redis = TemporaryRedis(redis_binary(), port=READER_REDIS_PORT)
+            namespace[REDIS] = redis
+            redis.start()
         namespace[SESSION] = BashSession(work, environment, scratch)
     session: BashSession = namespace[SESSION]
     return session
@@ -166,6 +177,8 @@ def close_console(namespace: dict[str, Any]) -> None:
     finally:
         if CLUSTER in namespace:
             namespace.pop(CLUSTER).stop()
+        if REDIS in namespace:
+            namespace.pop(REDIS).close()
         if SESSION_DIR in namespace:
             shutil.rmtree(namespace.pop(SESSION_DIR), ignore_errors=True)
 
