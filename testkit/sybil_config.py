@@ -7,7 +7,8 @@ rather than in a copy of the tutorial's source, and ``.. console-service:
 postgresql`` gives it a throwaway PostgreSQL server, which ``PGHOST``, ``PGPORT`` and
 ``PGUSER`` point at, as a superuser (what a reader has from ``sudo -u postgres``);
 ``.. console-service: redis`` a throwaway Redis server where a reader's listens,
-127.0.0.1:6379 (the document fails if another program holds that port).
+127.0.0.1:6379, unless a Redis server runs there already (the document fails if
+another program holds that port).
 
 - Python ``code-block``s, ``invisible-code-block``s and doctests: sybil's parsers.
 - ``.. skip:``: sybil's, but a skip must say why (:class:`ReasonedSkipParser`).
@@ -70,9 +71,10 @@ from testkit.reader import (
     is_chapter_page,
     written_files,
 )
-from testkit.redis import TemporaryRedis
+from testkit.redis import RedisError, TemporaryRedis
+from testkit.redis import command as redis_command
 from testkit.rst import CodeBlock, code_blocks
-from testkit.server import PortInUse
+from testkit.server import LOOPBACK, PortInUse, port_in_use
 
 SESSION = "_console_session"
 """Key of the document's :class:`BashSession` in the sybil namespace."""
@@ -132,6 +134,18 @@ def console_start(document: Document) -> str:
     return found.pop() if found else "source"
 
 
+def redis_answers(port: int) -> bool:
+    """Whether a Redis server already listens on ``port``, as one the system started
+    may: the reader would use it, and so does the document (its commands keep to keys
+    of their own). Anything else on that port fails the document."""
+    if not port_in_use(f"redis://{LOOPBACK}:{port}"):
+        return False
+    try:
+        return redis_command(port, "PING") == b"PONG"
+    except (OSError, RedisError) as error:
+        raise PortInUse(f"something other than Redis listens on port {port}") from error
+
+
 def console_session(example: Example) -> BashSession:
     """The document's bash session, started on first use where a reader starts.
 
@@ -160,7 +174,7 @@ def console_session(example: Example) -> BashSession:
             namespace[CLUSTER] = cluster
             cluster.start()
             environment.update(cluster.client_environment())
-        if "redis" in services:
+        if "redis" in services and not redis_answers(READER_REDIS_PORT):
             redis = TemporaryRedis(redis_binary(), port=READER_REDIS_PORT)
             namespace[REDIS] = redis
             redis.start()
