@@ -108,6 +108,10 @@ class Hub:
         else:
             await self._send_after(member, channel, after)
         member.joined(name)
+        # Whoever joined or left meanwhile was not announced to a joining member.
+        now = await self._members(channel)
+        if now != who:
+            member.send({"type": "presence", "channel": name, "members": now})
 
     async def say(self, member: Member, name: str, content: str) -> None:
         """Post ``content`` to channel ``name`` as the member's player."""
@@ -137,14 +141,14 @@ class Hub:
     async def disconnect(self, member: Member) -> None:
         """The member's socket closed: take it out of every channel."""
         member.close()
-        for channel in [c for c in self.channels.values() if member in c.members]:
-            await self._remove(member, channel)
+        await self._remove_from(member, self._channels_of(member))
 
     def drop(self, member: Member) -> None:
-        """Stop delivering to ``member`` at once; the rest happens in the background."""
-        for channel in self.channels.values():
+        """Stop delivering to ``member`` at once; tell the others in the background."""
+        channels = self._channels_of(member)
+        for channel in channels:
             channel.members.discard(member)
-        self._spawn(self.disconnect(member))
+        self._spawn(self._remove_from(member, channels))
 
     async def close(self) -> None:
         """The worker is stopping: stop the hub's tasks, and wait until they have."""
@@ -175,6 +179,15 @@ class Hub:
                 )
                 channel.last_id = await session.scalar(last) or 0
         return channel
+
+    def _channels_of(self, member: Member) -> list[LocalChannel]:
+        return [
+            channel for channel in self.channels.values() if member in channel.members
+        ]
+
+    async def _remove_from(self, member: Member, channels: list[LocalChannel]) -> None:
+        for channel in channels:
+            await self._remove(member, channel)
 
     async def _remove(self, member: Member, channel: LocalChannel) -> None:
         channel.members.discard(member)

@@ -75,7 +75,11 @@ def test_a_slow_member_is_dropped_and_holds_nobody_up(migrated_database: str) ->
         await until(lambda: len(contents(fast)) == count)
         assert slow.closed_with is not None and slow.closed_with[0] == TOO_SLOW
         assert len(hub.channels["lobby"].members) == 1
+        # The others are told, and so is every other worker, through the broker.
+        await until(lambda: alone in fast.sent)
+        assert await hub.broker.members("lobby") == ["alice"]
 
+    alone = {"type": "presence", "channel": "lobby", "members": ["alice"]}
     run(migrated_database, scenario)
     assert contents(fast) == [f"message {number}" for number in range(count)]
 
@@ -116,6 +120,11 @@ def test_two_members_joining_a_channel_at_once_share_it(migrated_database: str) 
         await until(lambda: contents(alice) == contents(bob) == ["message 0"])
 
     run(migrated_database, scenario)
+    for socket in (alice, bob):  # each was told of the other, whoever joined first
+        lists = [
+            f["members"] for f in socket.sent if f["type"] in {"joined", "presence"}
+        ]
+        assert lists[-1] == ["alice", "bob"], socket.sent
 
 
 def test_without_the_broker_the_members_are_this_worker_s(
