@@ -10,8 +10,9 @@ A client sends:
 - ``{"type": "leave", "channel": NAME}``: stop receiving it.
 
 The server sends ``joined``, ``message``, ``presence`` (who is in a channel),
-``left``, and ``error`` frames (see :mod:`aiotutorial.chat.frames`). A frame the
-server cannot use gets an ``error`` frame that says why; the socket stays open.
+``left``, and ``error`` frames (the hub makes them, :mod:`aiotutorial.chat.hub`). A
+frame the server cannot use gets an ``error`` frame that says why; the socket stays
+open.
 """
 
 import json
@@ -86,7 +87,7 @@ def after_of(data: dict[str, Any]) -> int | None:
     after = data.get("after")
     if after is None:
         return None
-    if type(after) is not int or not 0 <= after < 2**63:
+    if type(after) is not int or not 0 <= after < 2**31:  # ids are 32-bit integers
         raise ProtocolError("after must be a message's id, or null")
     return after
 

@@ -149,6 +149,7 @@ def test_channels_are_apart(chat: AppClient) -> None:
         ('{"type": "join", "channel": "Lobby!"}', "channel must be a channel's name"),
         ('{"type": "join", "channel": "kitchen"}', "there is no channel 'kitchen'"),
         ('{"type": "join", "channel": "lobby", "after": -1}', "after must be"),
+        ('{"type": "join", "channel": "lobby", "after": 2147483648}', "after must be"),
         (
             '{"type": "say", "channel": "lobby", "content": "hi"}',
             "join channel 'lobby'",
@@ -163,6 +164,13 @@ def test_a_frame_the_chat_cannot_use_gets_an_error(
         ws.send(frame)
         assert next_frame(ws, "error")["error"].startswith(error)
         assert join(ws)["channel"] == "lobby"  # the socket is still open
+
+
+def test_the_largest_id_is_one_to_join_after(chat: AppClient) -> None:
+    with player(chat, "alice") as ws:
+        assert join(ws, after=2**31 - 1)["channel"] == "lobby"  # read on each database
+        send(ws, type="leave", channel="lobby")
+        assert next_frame(ws, "left")["channel"] == "lobby"
 
 
 @pytest.mark.parametrize(

@@ -204,7 +204,7 @@ async def list_messages(request: Request) -> dict[str, Any]:
     """
     channel = await find_channel(request)
     limit = query_int(request, "limit", PAGE_SIZE, 100)
-    before = query_int(request, "before", None, 2**63 - 1)
+    before = query_int(request, "before", None, 2**31 - 1)  # ids are 32-bit integers
     query = select(Message).where(Message.channel_id == channel.id)
     if before is not None:
         anchor = await request.dbsession.get(Message, before)

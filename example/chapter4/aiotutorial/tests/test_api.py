@@ -218,6 +218,8 @@ def test_messages_come_in_pages_newest_first(client: AppClient) -> None:
         ("limit=101", "limit"),
         ("limit=x", "limit"),
         ("before=999", "before"),
+        ("before=2147483647", "before"),  # the largest id, which no message has
+        ("before=2147483648", "before"),  # no id at all: over 32 bits
     ],
 )
 def test_bad_paging_is_refused(client: AppClient, query: str, field: str) -> None:
