@@ -288,6 +288,12 @@ def check() -> list[str]:
                 problems.append(f"{each.change.relative_to(ROOT)}: {error}")
                 break
             problems += _differences(each.label, current, read_project(each.directory))
+            if each.change.read_text() != make_change(previous, current):
+                problems.append(
+                    f"{each.change.relative_to(ROOT)}: its hunks do not start where the "
+                    f"previous project's lines are (`patch` would apply it with offsets): "
+                    f"python -m tools.chapters record {each.name}"
+                )
         previous = current
     names = {each.name for each in chapters() if not each.latest}
     for folder in sorted((ROOT / "example").iterdir()):
@@ -300,8 +306,10 @@ def write_states(start: int = 2) -> dict[str, list[str]]:
     """Write out the projects of the chapters from number ``start`` on, and the template.
 
     Each is the previous chapter's project (as on disk) with the chapter's change
-    applied. Returns what changed, by directory. Stops with :class:`ChangeError` at
-    the first change that does not fit, having written the chapters before it.
+    applied; a change whose hunks an earlier chapter's edit moved is recorded again,
+    so that ``patch`` applies each download exactly. Returns what changed, by
+    directory. Stops with :class:`ChangeError` at the first change that does not
+    fit, having written the chapters before it.
     """
     written: dict[str, list[str]] = {}
     first = chapters()[0]
@@ -319,6 +327,10 @@ def write_states(start: int = 2) -> dict[str, list[str]]:
         except ChangeError as error:
             raise ChangeError(f"{each.change.relative_to(ROOT)}: {error}") from None
         written[each.label] = write_project(each.directory, current)
+        exact = make_change(previous, current)
+        if each.change.read_text() != exact:
+            each.change.write_text(exact)
+            written[each.change.relative_to(ROOT).as_posix()] = ["recorded again"]
         previous = current
     return written
 

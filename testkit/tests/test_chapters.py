@@ -114,6 +114,25 @@ def test_recording_an_earlier_chapter_writes_out_the_later_ones(repository: Path
     assert tool(repository, "--check").returncode == 0
 
 
+def test_lines_added_early_move_the_later_changes_hunks_with_them(repository: Path) -> None:
+    """An edit of chapter 3 that adds lines: chapter 4's change still fits, and is
+    recorded again so that its hunks start where the lines now are, as ``patch``
+    needs to apply it without offsets."""
+    tests = repository / "example/chapter3/aiotutorial/tests/test_api.py"
+    # Between two of chapter 4's hunks of the file, so that its change still fits.
+    edit(tests, '({}, "content is missing"),\n', '({}, "content is missing"),  # more\n\n')
+    recorded = tool(repository, "record", "chapter3")
+    assert recorded.returncode == 0, recorded.stderr
+    assert "example/chapter4.diff: recorded again" in recorded.stdout
+    assert tool(repository, "--check").returncode == 0
+    (repository / "example/chapter4.diff").write_text(
+        (chapters.ROOT / "example/chapter4.diff").read_text()
+    )
+    checked = tool(repository, "--check")
+    assert checked.returncode == 1
+    assert "example/chapter4.diff: its hunks do not start where" in checked.stdout
+
+
 def test_an_edit_that_a_later_change_cannot_follow_is_refused_by_name(repository: Path) -> None:
     edit(repository / "example/chapter1/README.rst", "An asynchronous", "A concurrent")
     written = tool(repository)
