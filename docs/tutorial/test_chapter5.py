@@ -90,11 +90,6 @@ def found(pattern: str, text: str) -> str:
 # -- copies of the project, served ------------------------------------------------------
 
 
-def the_page_s_command() -> list[str]:
-    """The command chapter 5's page starts its server with."""
-    return server_command(CHAPTER.page)
-
-
 @dataclass
 class Machine:
     """A copy of the project with its own ``development.ini``, as on one machine."""
@@ -106,7 +101,7 @@ class Machine:
         """A server process for this copy, not started yet: the page's command."""
         log = self.directory.parent / f"server-{self.port}.log"
         return ServerProcess(
-            the_page_s_command(),
+            server_command(CHAPTER.page),  # as the page starts it
             port=self.port,
             log_path=log,
             cwd=self.directory,
