@@ -133,11 +133,15 @@ class RedisBroker:
         return f"{self.worker}/{member}"
 
     async def add_member(self, channel: str, member: str, username: str) -> None:
+        """List the member, and say at once that its worker is alive: the heartbeat
+        may not have said so yet (a worker's first member), or not lately (a worker
+        that was paused), and readers drop the members of workers that have not."""
         redis = self._started()
         try:
-            await redis.hset(
-                self._key("members", channel), self._field(member), username
-            )
+            async with redis.pipeline(transaction=True) as both:
+                both.set(self._key("alive", self.worker), 1, ex=ALIVE_SECONDS)
+                both.hset(self._key("members", channel), self._field(member), username)
+                await both.execute()
         except UNREACHABLE:
             self.resync = True  # the listener adds its members again later
 

@@ -196,3 +196,19 @@ def test_a_subscription_that_fails_is_made_again(
         await until(lambda: contents(alice_socket) == ["message 0"])
 
     run(database, scenario)
+
+
+def test_a_new_member_is_listed_even_if_its_worker_has_not_said_lately_it_is_alive(
+    database: str,
+) -> None:
+    async def scenario(workers: Workers) -> None:
+        first = workers.hubs[0]
+        await first.join(member(first, "alice")[0], "lobby", None)
+        # The first worker has not said it is alive for a while: it was paused, say.
+        workers.brokers[0].tasks[1].cancel()
+        redis = workers.brokers[1]._started()
+        await redis.delete(workers.brokers[0]._key("alive", workers.brokers[0].worker))
+        await first.join(member(first, "bob")[0], "lobby", None)
+        assert await workers.brokers[1].members("lobby") == ["alice", "bob"]
+
+    run(database, scenario)
