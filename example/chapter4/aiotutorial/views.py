@@ -52,14 +52,10 @@ def sleep_seconds(request: Request) -> float:
     value sent twice, kilobytes of digits, bytes that are not UTF-8.
     """
     cap = request.registry.settings["aiotutorial.max_sleep"]
-    refusal = HTTPBadRequest(
-        text=f"sleep must be a number of seconds from 0 to {cap:g}\n",
-        content_type="text/plain",
-    )
     try:
         values = [value for name, value in request.params.items() if name == "sleep"]
     except UnicodeDecodeError:  # the query string or the form is not UTF-8
-        raise refusal from None
+        raise sleep_refused(cap) from None
     if not values:
         return DEFAULT_SLEEP
     if (
@@ -67,8 +63,20 @@ def sleep_seconds(request: Request) -> float:
         or not SLEEP_SYNTAX.fullmatch(values[0])
         or float(values[0]) > cap
     ):
-        raise refusal
+        raise sleep_refused(cap)
     return float(values[0])
+
+
+def sleep_refused(cap: float) -> HTTPBadRequest:
+    """The 400 for a ``sleep`` the page does not take, saying what it takes.
+
+    Made only when it is raised: a response object costs time to build, and most
+    requests never need this one.
+    """
+    return HTTPBadRequest(
+        text=f"sleep must be a number of seconds from 0 to {cap:g}\n",
+        content_type="text/plain",
+    )
 
 
 @view_config(route_name="echo", mapper=WebsocketMapper, permission="play")
