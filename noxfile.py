@@ -52,7 +52,7 @@ REPORTS = Path(".nox-reports")
 PRERELEASE_WATCHED = ["pyramid", "greenlet", "gunicorn", "webob"]
 """The projects whose internals aiopyramid touches (see the prerelease session)."""
 
-CI_SESSIONS = ["lint", "docs", "tests", "chapters", "site", "bench_smoke"]
+CI_SESSIONS = ["lint", "docs", "tests", "tests_fast", "chapters", "site", "bench_smoke"]
 """What CI runs: plain ``nox`` runs the same (README shows it; a test checks)."""
 
 nox.options.sessions = CI_SESSIONS
@@ -87,6 +87,7 @@ def junit_reports(sessions: list[str]) -> list[str]:
     """The JUnit reports that running ``sessions`` must leave, for CI to check."""
     expected = {
         "tests": [report(f"tests-{python}") for python in PYTHONS],
+        "tests_fast": [report(f"tests_fast-{PYTHONS[-1]}")],
         "chapters": [
             report(f"{name}-{python}-{kind}")
             for python, name in CHAPTER_RUNS
@@ -147,6 +148,26 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing:skip-covered",
         f"--junitxml={report(f'tests-{session.python}')}",
         *session.posargs,
+    )
+
+
+@nox.session(python=PYTHONS[-1])
+def tests_fast(session: nox.Session) -> None:
+    """The library's live tests with aiopyramid's worker on uvloop and gunicorn_h1c's
+    HTTP parser (``aiopyramid[fast]``): every behaviour the library promises, again."""
+    session.install("-e", ".[test,fast]")
+    session.run(
+        "pytest",
+        "tests/test_live_server.py",
+        "tests/test_live_http.py",
+        "tests/test_live_websocket.py",
+        "tests/test_live_servers.py",
+        "tests/test_live_faults.py",
+        "tests/test_worker.py",
+        "tests/test_environ_reference.py",
+        f"--junitxml={report(f'tests_fast-{session.python}')}",
+        *session.posargs,
+        env={"AIOPYRAMID_TEST_RUNTIME": "fast"},
     )
 
 
@@ -249,19 +270,20 @@ def bench(session: nox.Session) -> None:
     """
     _bench(session)
     quick = "--quick" in session.posargs or "--smoke" in session.posargs
-    session.notify("bench_db", ["--seconds", "3"] if quick else [])
+    session.notify("bench_db", ["--seconds", "3"] if quick else ["--publish"])
     session.notify("bench_sign_in", ["--smoke"] if quick else [])
     session.notify("bench_chat", ["--smoke"] if quick else [])
 
 
 @nox.session(python=PYTHONS[0])
 def bench_db(session: nox.Session) -> None:
-    """The database-backed endpoint on SQLite and PostgreSQL, side by side.
+    """The database-backed endpoint on SQLite and PostgreSQL, side by side, and the
+    same endpoint in Starlette on each.
 
     It needs the project of the chapter that adds the JSON API, which cannot share
     the bench session's environment (both are named aiotutorial); .bench/db.json.
     """
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", "starlette", "matplotlib")  # matplotlib: --publish
     (api,) = (each for each in CHAPTERS if each.name == "chapter3")  # the JSON API's
     install_project(session, api.label)
     session.run("python", "-m", "bench.db_endpoint", *session.posargs)
@@ -299,6 +321,16 @@ def bench_chat(session: nox.Session) -> None:
     (chat,) = (each for each in CHAPTERS if each.name == "chapter5")
     install_project(session, chat.label)
     session.run("python", "-m", "bench.chat", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def conformance(session: nox.Session) -> None:
+    """The Autobahn|Testsuite against the tutorial's echo on every worker the library
+    supports; -- --publish puts its table on the performance page. Needs Python 2.7
+    (pyenv's will do), reported as skipped without it; .bench/conformance.json."""
+    session.install("-e", ".[test]", "-r", "bench/requirements.txt")
+    install_project(session, CHAPTERS[0].label)
+    session.run("python", "-m", "bench.conformance", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])

@@ -21,7 +21,15 @@ from bench import machine, report
 from bench.contenders import ApacheLauncher, LegacyLauncher, contenders
 from bench.profiles import DOCS_DATA_DIR, PROFILES, RESULTS_DIR
 from bench.results import LEGACY_KEYS, dump, lookup, missing_keys, skipped
-from bench.scenarios import Context, bridge, concurrency, slowloris, throughput, websocket
+from bench.scenarios import (
+    Context,
+    bridge,
+    concurrency,
+    peers,
+    slowloris,
+    throughput,
+    websocket,
+)
 
 OPEN_FILES_WANTED = 20_000
 """Enough for the largest idle-websocket step on both ends, plus slowloris."""
@@ -29,6 +37,7 @@ SCENARIOS = (
     ("bridge", bridge.run),
     ("concurrency", concurrency.run),
     ("throughput", throughput.run),
+    ("peers", peers.run),
     ("websocket", websocket.run),
     ("slowloris", slowloris.run),
 )

@@ -10,6 +10,14 @@ aiopyramid's worker, and :mod:`bench.apps.blocking` (the same page with a blocki
 view) on the servers a reader might pick instead. Template reloading, which the
 tutorial's development ini turns on, is turned off for all of them with Pyramid's
 ``PYRAMID_RELOAD_TEMPLATES`` environment variable, as in production.
+
+The peers are what a developer starting an asynchronous app today might pick
+instead: the same page in Starlette (:mod:`bench.apps.starlette_page`), on gunicorn's
+ASGI worker and on uvicorn's gunicorn worker, and the tutorial's app on uvicorn's
+worker too. uvloop and the C HTTP parsers are installed for the servers that say they
+use them; every other server on gunicorn's ASGI worker is told to use the standard
+event loop and gunicorn's Python parser (:data:`STANDARD`), as a reader who installs
+aiopyramid alone runs it.
 """
 
 from __future__ import annotations
@@ -29,9 +37,16 @@ from bench.profiles import REPO_ROOT, TUTORIAL_INI
 from testkit.server import ServerProcess, free_port
 
 AIOPYRAMID_WORKER = "aiopyramid.gunicorn.worker.AsyncGunicornWorker"
+UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+STANDARD = ("--asgi-loop", "asyncio", "--http-parser", "python")
+"""gunicorn's ASGI worker with nothing but the standard library: asyncio's own event
+loop and gunicorn's HTTP parser in Python."""
+FAST = ("--asgi-loop", "uvloop", "--http-parser", "fast")
+"""gunicorn's ASGI worker with uvloop and gunicorn_h1c's HTTP parser in C."""
 GTHREAD_THREADS = 8
 WAITRESS_THREADS = 4  # waitress's default, stated so the bench can report it
 STARTUP_TIMEOUT = 60.0
+STARLETTE_APP = "bench.apps.starlette_page:application"
 
 
 @dataclass(frozen=True)
@@ -136,8 +151,9 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def gunicorn(port: int, worker: str, *app: str) -> Launch:
-    """gunicorn with one worker of class ``worker`` serving ``app``, on ``port``."""
+def gunicorn(port: int, worker: str, *app: str, env: dict[str, str] | None = None) -> Launch:
+    """gunicorn with one worker of class ``worker`` serving ``app`` (and any options
+    before it), on ``port``; ``env`` adds to the servers' environment."""
     argv = [
         executable("gunicorn"),
         *("--workers", "1", "--worker-class", worker, "--bind", f"127.0.0.1:{port}"),
@@ -146,7 +162,7 @@ def gunicorn(port: int, worker: str, *app: str) -> Launch:
         *("--graceful-timeout", "5", "--log-level", "warning"),
         *app,
     ]
-    return Launch(argv, env=server_env())
+    return Launch(argv, env={**server_env(), **(env or {})})
 
 
 def _gthread(port: int) -> Launch:
@@ -169,7 +185,7 @@ def _uvicorn(port: int) -> Launch:
         executable("uvicorn"),
         "bench.apps.wsgi_on_asgi:application",
         *("--host", "127.0.0.1", "--port", str(port)),
-        *("--loop", "asyncio", "--log-level", "warning", "--no-access-log"),
+        *("--loop", "asyncio", "--http", "h11", "--log-level", "warning", "--no-access-log"),
     ]
     return Launch(argv, env=server_env())
 
@@ -285,7 +301,7 @@ def contenders(legacy: LegacyLauncher, apache: ApacheLauncher) -> dict[str, Cont
             "aiotutorial, aiopyramid worker",
             f"gunicorn, {AIOPYRAMID_WORKER}",
             None,
-            lambda port: gunicorn(port, AIOPYRAMID_WORKER, "--paste", str(TUTORIAL_INI)),
+            lambda port: gunicorn(port, AIOPYRAMID_WORKER, *STANDARD, "--paste", str(TUTORIAL_INI)),
         ),
         Contender(
             "sync",
@@ -320,7 +336,40 @@ def contenders(legacy: LegacyLauncher, apache: ApacheLauncher) -> dict[str, Cont
             "bare ASGI hello, gunicorn asgi",
             "gunicorn, asgi worker",
             None,
-            lambda port: gunicorn(port, "asgi", "bench.apps.hello:application"),
+            lambda port: gunicorn(port, "asgi", *STANDARD, "bench.apps.hello:application"),
+        ),
+        Contender(
+            "aiopyramid_fast",
+            "aiotutorial, aiopyramid worker + uvloop + C parser",
+            f"gunicorn, {AIOPYRAMID_WORKER}, uvloop, gunicorn_h1c",
+            None,
+            lambda port: gunicorn(port, AIOPYRAMID_WORKER, *FAST, "--paste", str(TUTORIAL_INI)),
+        ),
+        Contender(
+            "aiopyramid_uvicorn",
+            "aiotutorial, uvicorn worker",
+            f"gunicorn, {UVICORN_WORKER} (uvloop, httptools)",
+            None,
+            lambda port: gunicorn(
+                port,
+                UVICORN_WORKER,
+                "aiopyramid.asgi:app_from_environ()",
+                env={"AIOPYRAMID_CONFIG": str(TUTORIAL_INI)},
+            ),
+        ),
+        Contender(
+            "starlette",
+            "Starlette, gunicorn asgi",
+            "gunicorn, asgi worker",
+            None,
+            lambda port: gunicorn(port, "asgi", *STANDARD, STARLETTE_APP),
+        ),
+        Contender(
+            "starlette_uvicorn",
+            "Starlette, uvicorn worker",
+            f"gunicorn, {UVICORN_WORKER} (uvloop, httptools)",
+            None,
+            lambda port: gunicorn(port, UVICORN_WORKER, STARLETTE_APP),
         ),
         Contender(
             "django_sync",

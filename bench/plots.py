@@ -39,7 +39,9 @@ plt.rcParams.update(
 
 
 def _color(key: str) -> str:
-    return {"aiopyramid": OURS, "legacy": LEGACY, "ceiling": CEILING}.get(key, OTHERS)
+    if key.startswith("aiopyramid"):
+        return OURS  # the tutorial's app, on whichever server
+    return {"legacy": LEGACY, "ceiling": CEILING}.get(key, OTHERS)
 
 
 def _label(results: dict[str, Any], key: str) -> str:
@@ -130,6 +132,23 @@ def throughput(results: dict[str, Any]) -> Figure:
             note = f"{entry['rps']:,.0f}/s, p99 {entry['p99_ms']:.1f} ms"
             rows.append((key, _label(results, key), entry["rps"], note))
     _bars(axes, rows, xlabel="requests per second, GET /?sleep=0 (one worker)")
+    figure.tight_layout()
+    return figure
+
+
+def peers(results: dict[str, Any]) -> Figure:
+    section = results["peers"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    pages, echoes = [], []
+    for key, entry in section["contenders"].items():
+        name = f"{_label(results, key)}"
+        pages.append((key, name, entry["rps"], f"{entry['rps']:,.0f}/s"))
+        echo = section["echo"][key]
+        value = echo if is_skipped(echo) else echo["msgs_per_s"]
+        note = f"{value:,.0f}/s" if isinstance(value, int | float) else ""
+        echoes.append((key, name, value, note))
+    _bars(left, pages, xlabel="requests per second, GET /?sleep=0 (one worker)")
+    _bars(right, echoes, xlabel="websocket echo round trips per second")
     figure.tight_layout()
     return figure
 
@@ -232,6 +251,7 @@ def then_and_now(results: dict[str, Any]) -> Figure:
 DRAW = {
     "concurrency": concurrency,
     "throughput": throughput,
+    "peers": peers,
     "websocket": websocket,
     "bridge": bridge,
     "slowloris": slowloris,

@@ -45,7 +45,8 @@ class Profile:
     ws_idle_levels: tuple[int, ...]
     # how long to let a server finish logging (or handshaking) before reading it.
     settle_s: float
-    # bridge: requests per batch, batches per subprocess, interleaved rounds.
+    # bridge: requests per batch, batches per subprocess, interleaved rounds (the
+    # last two also for the peers' CPU time per request, bench/profile_page.py).
     bridge_requests: int
     bridge_batches: int
     bridge_rounds: int

@@ -25,7 +25,7 @@ Rows = list[list[str]]
 NOT_MEASURED = "not measured"
 NONE = "\u2013"
 """What a table cell without a value shows (an en dash)."""
-FIGURES = ("concurrency", "throughput", "bridge", "websocket", "slowloris", "then_and_now")
+FIGURES = ("concurrency", "throughput", "peers", "bridge", "websocket", "slowloris", "then_and_now")
 """The figures :mod:`bench.plots` draws, each as ``<name>.svg``."""
 DIGEST_NOTE = "bench results {digest}"
 """What every figure's metadata says, with the digest of the results it shows."""
@@ -136,6 +136,104 @@ def throughput_table(results: dict[str, Any]) -> Rows:
                 number(entry["p50_ms"], 1),
                 number(entry["p99_ms"], 1),
                 number(entry["errors"]),
+            ]
+        )
+    return rows
+
+
+def peers_table(results: dict[str, Any]) -> Rows:
+    """The tutorial's app and the same page in Starlette, server for server."""
+    peers = results["peers"]
+    rows = [["App", "Server", "Requests/s", "p99 (ms)", "Echo round trips/s", "Errors"]]
+    for key, entry in peers["contenders"].items():
+        contender = results["contenders"][key]
+        echo = peers["echo"][key]
+        rows.append(
+            [
+                contender["label"].split(",")[0],
+                contender["server"],
+                number(entry["rps"]),
+                number(entry["p99_ms"], 1),
+                number(echo if is_skipped(echo) else echo["msgs_per_s"]),
+                number(entry["errors"]),
+            ]
+        )
+    return rows
+
+
+CPU_SCENARIOS = {
+    "tutorial": "aiotutorial through aiopyramid's ASGI adapter",
+    "pyramid": "the same page in plain Pyramid, called as WSGI",
+    "starlette": "the same page in Starlette",
+    "hello": "a bare ASGI app answering a fixed text",
+}
+
+
+def peers_cpu_table(results: dict[str, Any]) -> Rows:
+    """CPU time per request of each app by itself, without a server."""
+    cpu = results["peers"]["cpu"]
+    starlette = cpu["us_per_request"]["starlette"]
+    rows = [["App, called directly", "CPU µs per request", "/ Starlette"]]
+    for key, name in CPU_SCENARIOS.items():
+        us = cpu["us_per_request"][key]
+        rows.append([name, number(us, 1), number(us / starlette, 2)])
+    return rows
+
+
+def tutorial_time_table(results: dict[str, Any]) -> Rows:
+    """Where the tutorial's CPU time goes, by package (under cProfile)."""
+    shares = results["peers"]["cpu"]["tutorial_share_by_package"]
+    rows = [["Package", "Share of the time"]]
+    rows += [[PACKAGE_NAMES.get(name, name), percent(share)] for name, share in shares.items()]
+    return rows
+
+
+PACKAGE_NAMES = {
+    "python": "Python's standard library and interpreter (asyncio, contextvars...)",
+    "bench": "the benchmark's own calls",
+    "aiotutorial": "the tutorial's view",
+    "zope": "zope.interface (Pyramid's registry)",
+}
+
+
+def conformance_table(conformance: dict[str, Any]) -> Rows:
+    """The Autobahn|Testsuite's verdicts per worker (``bench/conformance.py``'s results)."""
+    rows = [["Worker", "Cases", "OK", "Non-strict", "Informational", "Failed"]]
+    workers = conformance["workers"]
+    if is_skipped(workers):
+        return [*rows, [NOT_MEASURED, workers.removeprefix("skipped: "), NONE, NONE, NONE, NONE]]
+    for entry in workers.values():
+        failed = number(entry["failed"])
+        if entry["failed_cases"]:
+            failed += f" ({', '.join(entry['failed_cases'])})"
+        rows.append(
+            [
+                entry["label"],
+                number(entry["cases"]),
+                number(entry["ok"]),
+                number(entry["non_strict"]),
+                number(entry["informational"]),
+                failed,
+            ]
+        )
+    return rows
+
+
+def peers_db_table(results: dict[str, Any]) -> Rows:
+    """Chapter 3's database endpoint and the same query in Starlette, per database."""
+    rows = [["Database", "aiotutorial (requests/s)", "Starlette (requests/s)", "Ratio"]]
+    measured = results["peers"].get("db", {})
+    for database, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        entry = measured.get(database)
+        if entry is None:
+            rows.append([name, NOT_MEASURED, NONE, NONE])
+            continue
+        rows.append(
+            [
+                name,
+                number(entry["tutorial_rps"]),
+                number(entry["starlette_rps"]),
+                number(entry["ratio_vs_starlette"], 2),
             ]
         )
     return rows
@@ -337,10 +435,22 @@ TARGETS = (
         lambda v: v >= 0.6,
     ),
     Target(
+        "Requests/s, aiotutorial / the same page in Starlette, gunicorn asgi worker",
+        "peers.ratio_vs_starlette_same_server",
+        "≥ 0.8",
+        lambda v: v >= 0.8,
+    ),
+    Target(
+        "Requests/s of chapter 3's database endpoint on PostgreSQL, aiotutorial / Starlette",
+        "peers.db.postgresql.ratio_vs_starlette",
+        "≥ 0.6",
+        lambda v: v >= 0.6,
+    ),
+    Target(
         "Bridge overhead, CPU µs per request",
         "bridge.overhead_us_per_request",
-        "< 15",
-        lambda v: v < 15,
+        "< 10",
+        lambda v: v < 10,
     ),
     Target(
         "Slowloris: aiotutorial answers normal requests",
@@ -398,6 +508,10 @@ def targets_table(results: dict[str, Any]) -> Rows:
 TABLES: dict[str, Callable[[dict[str, Any]], Rows]] = {
     "concurrency": concurrency_table,
     "throughput": throughput_table,
+    "peers": peers_table,
+    "peers_db": peers_db_table,
+    "peers_cpu": peers_cpu_table,
+    "tutorial_time": tutorial_time_table,
     "websocket_echo": websocket_echo_table,
     "websocket_idle": websocket_idle_table,
     "bridge": bridge_table,
@@ -454,6 +568,29 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
             else "measured in the same run as the current stack"
         ),
         "bridge_requests": number(results["bridge"]["requests_per_batch"]),
+        "peers_rounds": number(results["peers"]["rounds"]),
+        "peers_cpu_ratio": number(results["peers"]["cpu"]["ratio_vs_starlette"], 2),
+        **{
+            f"share_{name}": percent(share)
+            for name, share in results["peers"]["cpu"]["tutorial_share_by_package"].items()
+            if name in ("webob", "pyramid", "aiopyramid", "jinja2", "python")
+        },
+        **{
+            f"peers_db_ratio_{database}": number(
+                results["peers"].get("db", {}).get(database, {}).get("ratio_vs_starlette"), 2
+            )
+            for database in ("sqlite", "postgresql")
+        },
+        **{
+            f"peers_{name}": number(results["peers"][name], 2)
+            for name in (
+                "ratio_vs_starlette_same_server",
+                "ratio_vs_starlette_uvicorn",
+                "fast_ratio_vs_starlette_uvicorn",
+                "fast_ratio_vs_standard",
+                "echo_ratio_vs_starlette_same_server",
+            )
+        },
         **{
             f"{key}_threads": number(results["contenders"][key]["parallel"])
             for key in ("gthread", "waitress", "uvicorn_a2wsgi")

@@ -27,6 +27,8 @@ LEGACY_KEYS = (
 
 BLOCKING = ("sync", "gthread", "waitress", "uvicorn_a2wsgi")
 """The contenders that serve the tutorial's page with a blocking view."""
+PEERS = ("aiopyramid", "starlette", "aiopyramid_uvicorn", "starlette_uvicorn", "aiopyramid_fast")
+"""The servers of the peers scenario: the tutorial's app and Starlette's, server for server."""
 
 REQUIRED_KEYS = (
     "mode",
@@ -56,6 +58,17 @@ REQUIRED_KEYS = (
     "throughput.contenders.aiopyramid.p50_ms",
     "throughput.contenders.aiopyramid.p99_ms",
     "throughput.contenders.sync.p99_ms",
+    *(f"peers.{key}_rps" for key in PEERS),
+    "peers.ratio_vs_starlette_same_server",
+    "peers.ratio_vs_starlette_uvicorn",
+    "peers.fast_ratio_vs_starlette_uvicorn",
+    "peers.fast_ratio_vs_standard",
+    "peers.echo_ratio_vs_starlette_same_server",
+    "peers.cpu.us_per_request.tutorial",
+    "peers.cpu.us_per_request.pyramid",
+    "peers.cpu.us_per_request.starlette",
+    "peers.cpu.ratio_vs_starlette",
+    "peers.cpu.tutorial_share_by_package",
     "websocket.echo_msgs_per_s",
     "websocket.ceiling_echo_msgs_per_s",
     "websocket.errors_logged",

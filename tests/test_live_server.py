@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib.util
 import os
 import select
 import signal
@@ -99,6 +100,16 @@ def test_200_concurrent_waiting_requests_on_one_worker(
     record_property("concurrent_wait_wall_time_s", round(seconds, 3))
     assert [r.status_code for r in responses] == [200] * CONCURRENCY
     assert {r.json()["pid"] for r in responses} == {together["pid"]}, "more than one worker"
+
+
+def test_the_worker_runs_on_the_event_loop_its_runtime_asks_for(server: ServerProcess) -> None:
+    """uvloop's in the fast runtime (``nox -s tests_fast``, with the settings of the
+    deployment guide's ``fast_runtime.ini``): a worker that fell back to asyncio's
+    would leave that runtime's tests proving nothing about it. Otherwise gunicorn's
+    default, ``auto``: uvloop's where it is installed, else asyncio's."""
+    loop = httpx.get(server.url("/stats"), timeout=30).json()["loop"]
+    uvloop = launch.fast() or importlib.util.find_spec("uvloop") is not None
+    assert loop == ("uvloop.Loop" if uvloop else "asyncio.unix_events._UnixSelectorEventLoop")
 
 
 def test_listen_backlog_holds_200_waiting_connections(server: ServerProcess) -> None:

@@ -88,8 +88,9 @@ def test_access_log_file_still_gets_its_lines(tmp_path: Path) -> None:
     port = free_port()
     command = [
         "gunicorn",
-        *("--paste", launch.INI_ARG, "-k", launch.WORKER_CLASS, "-b", f"127.0.0.1:{port}"),
-        *("--no-control-socket", "--access-logfile", "-"),
+        *("--paste", launch.ini_arg(tmp_path), "-k", launch.WORKER_CLASS),
+        *("-b", f"127.0.0.1:{port}", "--no-control-socket", "--access-logfile", "-"),
+        *launch.gunicorn_options(),
     ]
     with launch.server_process(command, port=port, log_dir=tmp_path) as server:
         assert httpx.get(server.url("/stats?access-log-check"), timeout=10).status_code == 200

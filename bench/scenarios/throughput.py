@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench.clients import run_wrk
+from bench.clients import WrkResult, run_wrk
 from bench.results import BLOCKING, skipped
 from bench.scenarios import Context, Unavailable
 
@@ -33,6 +33,11 @@ def measure(context: Context, key: str) -> dict[str, Any]:
             )
             for _ in range(profile.wrk_runs)
         ]
+    return summary(runs)
+
+
+def summary(runs: list[WrkResult]) -> dict[str, Any]:
+    """The medians of ``wrk``'s runs of one server, its totals, and each run's rate."""
     return {
         "rps": round(statistics.median(run.rps for run in runs), 1),
         "p50_ms": round(statistics.median(run.p50_ms for run in runs), 3),

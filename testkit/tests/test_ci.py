@@ -32,7 +32,7 @@ def test_readme_shows_plain_nox_as_the_full_check_and_ci_runs_it() -> None:
 def test_every_pytest_session_of_ci_leaves_a_report_ci_checks() -> None:
     reports = noxfile_says("*noxfile.junit_reports(noxfile.CI_SESSIONS)").split()
     names = {report.removeprefix(".nox-reports/junit-").removesuffix(".xml") for report in reports}
-    assert {"tests-3.11", "tests-3.12", "tests-3.13", "site", "bench"} <= names
+    assert {"tests-3.11", "tests-3.12", "tests-3.13", "tests_fast-3.13", "site", "bench"} <= names
     for each in chapters():
         assert f"{each.name}-{each.python}-project" in names
         assert f"{each.name}-{each.python}-docs" in names

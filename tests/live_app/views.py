@@ -303,11 +303,17 @@ async def stats_view(request: Request) -> dict[str, Any]:
     With ``?collect``, garbage is collected first, so that what is counted is what
     is still referenced: a failed request leaves its greenlet in reference cycles
     (Pyramid keeps the exception on the request, whose traceback holds the frames)
-    until the garbage collector runs.
+    until the garbage collector runs. ``loop`` names the class of the worker's event
+    loop.
     """
     if "collect" in request.GET:
         gc.collect()
-    return {**STATE.snapshot(), "tasks": len(asyncio.all_tasks())}
+    loop = type(asyncio.get_running_loop())
+    return {
+        **STATE.snapshot(),
+        "tasks": len(asyncio.all_tasks()),
+        "loop": f"{loop.__module__}.{loop.__qualname__}",
+    }
 
 
 # -- exception views ----------------------------------------------------------
