@@ -65,7 +65,6 @@ REQUIRED_KEYS = (
     "peers.fast_ratio_vs_standard",
     "peers.echo_ratio_vs_starlette_same_server",
     "peers.cpu.us_per_request.tutorial",
-    "peers.cpu.us_per_request.pyramid",
     "peers.cpu.us_per_request.starlette",
     "peers.cpu.ratio_vs_starlette",
     "peers.cpu.tutorial_share_by_package",
