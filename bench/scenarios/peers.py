@@ -26,7 +26,7 @@ from bench import profile_page
 from bench.clients import WrkResult, run_wrk
 from bench.results import PEERS, skipped
 from bench.scenarios import Context, Unavailable
-from bench.scenarios.throughput import PATH, ratio, summary
+from bench.scenarios.throughput import PATH, check_same_page, ratio, summary
 from bench.scenarios.websocket import echo
 
 
@@ -41,13 +41,6 @@ def one_run(context: Context, key: str, round_number: int) -> WrkResult:
         )
 
 
-def check_same_page(context: Context) -> None:
-    """Fail unless every peer served the tutorial's page, byte for byte, at warm-up."""
-    sizes = {key: len(context.pages[key]) for key in PEERS}
-    if len({context.pages[key] for key in PEERS}) != 1:
-        raise RuntimeError(f"the peers serve different pages: {sizes}")
-
-
 def run(context: Context) -> dict[str, Any]:
     runs: dict[str, list[WrkResult]] = {key: [] for key in PEERS}
     for round_number in range(1, context.profile.wrk_runs + 1):
@@ -55,7 +48,7 @@ def run(context: Context) -> dict[str, Any]:
             context.log(f"peers, round {round_number}: {context.contenders[key].label}")
             runs[key].append(one_run(context, key, round_number))
             context.log(f"  {runs[key][-1].rps:,.0f} requests/s")
-    check_same_page(context)
+    check_same_page(context, PEERS)
     contenders = {key: summary(found) for key, found in runs.items()}
     echoes: dict[str, Any] = {}
     for key in PEERS:

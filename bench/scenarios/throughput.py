@@ -63,7 +63,7 @@ def run(context: Context) -> dict[str, Any]:
         except Unavailable as error:
             contenders[key] = skipped(str(error))
         context.log(f"  {contenders[key]}")
-    check_same_page(context)
+    check_same_page(context, SAME_PAGE)
     ours = contenders["aiopyramid"]["rps"]
 
     def rps(key: str) -> Any:
@@ -86,9 +86,10 @@ def run(context: Context) -> dict[str, Any]:
     }
 
 
-def check_same_page(context: Context) -> None:
-    """Fail unless every server of the tutorial's page served the same bytes at warm-up."""
-    pages = {key: context.pages[key] for key in SAME_PAGE}
+def check_same_page(context: Context, keys: tuple[str, ...]) -> None:
+    """Fail unless the servers ``keys`` of the tutorial's page served the same bytes at
+    warm-up."""
+    pages = {key: context.pages[key] for key in keys}
     if len(set(pages.values())) != 1:
         sizes = {key: len(page) for key, page in pages.items()}
         raise RuntimeError(f"the servers of the tutorial's page serve different pages: {sizes}")
