@@ -21,7 +21,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -45,7 +44,8 @@ from testkit.chapters import latest
 from testkit.postgres import TemporaryCluster
 from testkit.raw import raw_http, read_head, status_of
 from testkit.redis import TemporaryRedis
-from testkit.server import ServerProcess, free_port, group_members, stop_group, wait_until
+from testkit.server import ServerProcess, free_port, stop_group, wait_until
+from testkit.workers import booted_workers, only, worker_holding
 
 INI = latest().directory / "production.ini"
 PARSER = configparser.ConfigParser(interpolation=None)
@@ -441,90 +441,8 @@ def test_failed_sign_ins_are_counted_per_client_that_the_proxy_names(
     assert [response.status_code for response in neighbours] == [401] * ATTEMPTS
 
 
-# The chat, across the workers, through Redis.
-#
-# A player's chat socket is held by whichever worker accepted its connection: the
-# kernel wakes every worker waiting on the listening socket, and the first to call
-# accept() wins. On a busy machine one worker may win 50 times in a row (it did
-# here), so a test that needs a socket on a given worker pauses the others (SIGSTOP)
-# while it connects, then lets them go on (SIGCONT). It checks where the socket
-# landed as the operating system sees it: the server's end of the connection in
-# /proc/net/tcp, and the worker process holding that socket.
-
-
-def booted_workers(server: ServerProcess) -> set[int]:
-    """The PIDs of the workers gunicorn says it booted, once all ``WORKERS`` have."""
-    pattern = re.compile(r"Booting worker with pid: (\d+)")
-    wait_until(
-        lambda: len(pattern.findall(server.log_text())) >= WORKERS,
-        timeout=TIMEOUT,
-        what=f"{WORKERS} workers to boot",
-    )
-    workers = {int(pid) for pid in pattern.findall(server.log_text())}
-    assert len(workers) == WORKERS, f"a worker was replaced: {workers}"
-    return workers
-
-
-def holder(server: ServerProcess, client_port: int) -> int | None:
-    """The PID of the server's process that holds the connection from ``client_port``, or
-    None while no process has accepted it yet."""
-    inodes = [
-        fields[9]
-        for fields in map(str.split, Path("/proc/net/tcp").read_text().splitlines()[1:])
-        if int(fields[1].rsplit(":", 1)[1], 16) == server.port
-        and int(fields[2].rsplit(":", 1)[1], 16) == client_port
-    ]
-    assert len(inodes) == 1, f"the server's end of the connection from port {client_port}"
-    target = f"socket:[{inodes[0]}]"
-    for pid in group_members(server.pid):
-        with contextlib.suppress(OSError):  # a process that ended, or an fd just closed
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) == target:
-                        return pid
-    return None
-
-
-def process_state(pid: int) -> str:
-    """The state letter of process ``pid`` (``T``: stopped by a signal)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-
-
-@contextlib.contextmanager
-def only(server: ServerProcess, worker: int) -> Iterator[None]:
-    """The other workers paused meanwhile, so that ``worker`` accepts every connection
-    made (see above)."""
-    workers = booted_workers(server)
-    assert worker in workers, (worker, workers)
-    others = workers - {worker}
-    try:
-        for pid in others:
-            os.kill(pid, signal.SIGSTOP)
-        wait_until(
-            lambda: all(process_state(pid) == "T" for pid in others),
-            timeout=TIMEOUT,
-            what=f"workers {others} to pause",
-        )
-        yield
-    finally:
-        for pid in others:
-            os.kill(pid, signal.SIGCONT)
-
-
-def worker_holding(server: ServerProcess, client_port: int) -> int:
-    """The worker that accepted the connection from ``client_port`` (waiting until one
-    has, ``TIMEOUT`` s at most)."""
-    found: list[int] = []
-
-    def accepted() -> bool:
-        pid = holder(server, client_port)
-        found.extend([pid] if pid is not None else [])
-        return bool(found)
-
-    wait_until(accepted, timeout=TIMEOUT, what=f"a worker to accept port {client_port}'s")
-    (pid,) = found
-    assert pid in booted_workers(server), (pid, booted_workers(server))
-    return pid
+# The chat, across the workers, through Redis: a test that needs a socket on a given
+# worker makes that worker take it (testkit.workers).
 
 
 CHANNEL = "lobby"
@@ -631,7 +549,7 @@ async def open_chat(
 ) -> Chat:
     """A chat socket of ``player`` that ``worker`` holds, joined to ``CHANNEL``; it is
     closed with ``opened``."""
-    with only(server, worker):
+    with only(server, worker, WORKERS):
         ws = await connect(
             server.ws_url("/chat"),
             open_timeout=TIMEOUT,
@@ -639,7 +557,7 @@ async def open_chat(
         )
     chat = Chat(ws, player, worker, events)
     opened.push_async_callback(chat.close)
-    assert worker_holding(server, ws.local_address[1]) == worker
+    assert worker_holding(server, ws.local_address[1], WORKERS) == worker
     await chat.send(type="join", channel=CHANNEL)
     await chat.wait_for(lambda f: f["type"] == "joined", "joined")
     return chat
@@ -659,12 +577,12 @@ def is_presence_of(usernames: set[str]) -> Callable[[Frame], bool]:
 def home_page_status_on_every_worker(server: ServerProcess) -> dict[int, int]:
     """``GET /`` from each worker: the status each answers."""
     statuses = {}
-    for worker in sorted(booted_workers(server)):
+    for worker in sorted(booted_workers(server, WORKERS)):
         with (
-            only(server, worker),
+            only(server, worker, WORKERS),
             socket.create_connection((server.host, server.port), timeout=TIMEOUT) as sock,
         ):
-            assert worker_holding(server, sock.getsockname()[1]) == worker
+            assert worker_holding(server, sock.getsockname()[1], WORKERS) == worker
             sock.sendall(f"GET / HTTP/1.1\r\nHost: {server.host}\r\n\r\n".encode())
             statuses[worker] = status_of(read_head(sock))
     return statuses
@@ -722,7 +640,7 @@ def test_players_on_different_workers_get_every_message_once_in_order(
 
     async def main() -> tuple[Chat, Chat]:
         events: list[Any] = []
-        first, second = sorted(booted_workers(server))
+        first, second = sorted(booted_workers(server, WORKERS))
         async with contextlib.AsyncExitStack() as opened:
             a = await open_chat(server, alice, first, events, opened)
             b = await open_chat(server, bob, second, events, opened)
@@ -787,7 +705,7 @@ def test_without_redis_pages_and_each_worker_s_own_chat_go_on_then_it_catches_up
     events: list[Any] = []
 
     async def main() -> list[Chat]:
-        first, second = sorted(booted_workers(server))
+        first, second = sorted(booted_workers(server, WORKERS))
         async with contextlib.AsyncExitStack() as opened:
             opened.callback(back_up, redis)  # if the test fails while Redis is down
             a = await open_chat(server, alice, first, events, opened)
@@ -809,7 +727,7 @@ def test_without_redis_pages_and_each_worker_s_own_chat_go_on_then_it_catches_up
             assert joined_members(d) == sorted({alice.username, carol.username, dave.username})
             await d.close()
             pages = await asyncio.to_thread(home_page_status_on_every_worker, server)
-            assert pages == dict.fromkeys(booted_workers(server), 200)
+            assert pages == dict.fromkeys(booted_workers(server, WORKERS), 200)
             assert "lost Redis" in server.log_text()
 
             events.append("Redis started")
@@ -851,7 +769,7 @@ def test_with_a_broker_in_each_worker_instead_every_channel_is_split_in_two(
     events: list[Any] = []
 
     async def main(split: ServerProcess) -> Chat:
-        one, other = sorted(booted_workers(split))
+        one, other = sorted(booted_workers(split, WORKERS))
         async with contextlib.AsyncExitStack() as opened:
             a = await open_chat(split, alice, one, events, opened)
             b = await open_chat(split, bob, other, events, opened)

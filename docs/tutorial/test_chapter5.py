@@ -67,7 +67,8 @@ from testkit.chapters import chapter, read_project
 from testkit.postgres import TemporaryCluster
 from testkit.redis import TemporaryRedis
 from testkit.served import Database, our_environment, server_command
-from testkit.server import LOOPBACK, ServerProcess, free_port, group_members
+from testkit.server import LOOPBACK, ServerProcess, free_port
+from testkit.workers import booted_workers, only, worker_holding
 
 CHAPTER = chapter("chapter5")
 HOME = (CHAPTER.directory / "aiotutorial" / "templates" / "home.jinja2").read_text()
@@ -201,39 +202,6 @@ def machines(
     finally:
         for server in servers:
             server.stop()
-
-
-def workers_of(server: ServerProcess) -> list[int]:
-    """The PIDs of the server's gunicorn workers (its master is the command's PID)."""
-    return sorted(pid for pid in group_members(server.pid) if pid != server.pid)
-
-
-def socket_inodes(pid: int) -> set[str]:
-    """The inodes of the sockets process ``pid`` holds open."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue  # closed meanwhile
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-def worker_holding(server: ServerProcess, client_port: int) -> int | None:
-    """The PID of the worker holding the server's end of the connection from the
-    local port ``client_port``, as the kernel's table of TCP sockets says."""
-    inode = None
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
-            if (local, remote) == (server.port, client_port):
-                inode = fields[9]
-    if inode is None:
-        return None
-    return next((pid for pid in workers_of(server) if inode in socket_inodes(pid)), None)
 
 
 # -- players and their sockets ----------------------------------------------------------
@@ -539,27 +507,21 @@ async def post_and_check(
             assert mine == said
 
 
-async def open_on_every_worker(
-    server: ServerProcess, players: list[Player], opened: list[Client], at_least: int = 2
+async def open_on_each_worker(
+    server: ServerProcess, players: list[Player], opened: list[Client]
 ) -> dict[int, list[Client]]:
-    """Open sockets for ``players``, a few at once, until each of the server's workers
-    holds ``at_least`` of them: the kernel hands each connection to whichever worker
-    accepts it first. Returns the clients by worker."""
-    by_worker: dict[int, list[Client]] = {pid: [] for pid in workers_of(server)}
-    assert len(by_worker) == 2, f"the server should run two workers: {by_worker}"
-    batch = 4
-    for start in range(0, len(players), batch):
-        group = players[start : start + batch]
-        new = await asyncio.gather(*(Client.open(server, player) for player in group))
-        opened.extend(new)
-        for client in new:
-            pid = worker_holding(server, client.local_port)
-            assert pid in by_worker, f"no worker of {by_worker} holds {client.name}'s socket"
-            by_worker[pid].append(client)
-        if all(len(held) >= at_least for held in by_worker.values()):
-            return by_worker
-    sizes = {pid: len(held) for pid, held in by_worker.items()}
-    raise AssertionError(f"{len(players)} sockets went to the workers thus: {sizes}")
+    """Open sockets for ``players``, half of them on each of the server's two workers
+    (each half while the other worker is paused: testkit.workers). Returns the
+    clients by worker."""
+    halves = [players[: len(players) // 2], players[len(players) // 2 :]]
+    by_worker: dict[int, list[Client]] = {}
+    for worker, half in zip(sorted(booted_workers(server, 2)), halves, strict=True):
+        with only(server, worker, 2):
+            by_worker[worker] = new = [await Client.open(server, player) for player in half]
+            opened.extend(new)
+            for client in new:
+                assert worker_holding(server, client.local_port, 2) == worker, client.name
+    return by_worker
 
 
 # -- the tests: fanning out -------------------------------------------------------------
@@ -629,10 +591,10 @@ def test_a_killed_worker_s_clients_resume_and_its_members_drop_out(
     with machines(tmp_path, database, 1, workers=2, redis=redis, prefix=prefix) as (server,):
 
         async def scenario() -> None:
-            names = [f"player{number}" for number in range(16)]
+            names = [f"player{number}" for number in range(8)]
             *players, watcher = await sign_up_all(server.base_url, [*names, "watcher"])
             async with clients_closed_at_end() as opened:
-                by_worker = await open_on_every_worker(server, players, opened)
+                by_worker = await open_on_each_worker(server, players, opened)
                 (victim, doomed), (_, survivors) = by_worker.items()
                 ghost, *returning = doomed  # the ghost will not come back
                 for client in opened:
