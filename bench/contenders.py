@@ -339,6 +339,15 @@ def contenders(legacy: LegacyLauncher, apache: ApacheLauncher) -> dict[str, Cont
             lambda port: gunicorn(port, "asgi", *STANDARD, "bench.apps.hello:application"),
         ),
         Contender(
+            "connect_floor",
+            "bare ASGI hello, aiopyramid worker",
+            f"gunicorn, {AIOPYRAMID_WORKER}",
+            None,
+            lambda port: gunicorn(
+                port, AIOPYRAMID_WORKER, *STANDARD, "bench.apps.hello:application"
+            ),
+        ),
+        Contender(
             "aiopyramid_fast",
             "aiotutorial, aiopyramid worker + uvloop + C parser",
             f"gunicorn, {AIOPYRAMID_WORKER}, uvloop, gunicorn_h1c",

@@ -564,6 +564,10 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
         "bench_cpu": f"{results['machine']['cpu']}, {results['machine']['cores']} cores",
         "sleep_s": number(results["concurrency"]["sleep_s"], 0),
         "n1000_ratio": number(_get(results, "concurrency.n1000.ratio_to_ideal"), 2),
+        "starlette_n1000_ratio": number(
+            _get(results, "concurrency.contenders.starlette.n1000.ratio_to_ideal"), 2
+        ),
+        "n1000_floor_s": number(_get(results, "concurrency.floor.n1000.wall_s"), 2),
         "listen_drops": listen_drops_summary(results),
         "wrk_settings": "wrk -t{threads} -c{connections} -d{duration_s}s, median of {runs}".format(
             **results["throughput"]["wrk"]

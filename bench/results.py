@@ -46,6 +46,8 @@ REQUIRED_KEYS = (
     "concurrency.n1000.ratio_to_ideal",
     *(f"concurrency.contenders.{key}.n1000.ratio_to_ideal" for key in BLOCKING),
     "concurrency.contenders.legacy.n1000.ratio_to_ideal",
+    "concurrency.contenders.starlette.n1000.ratio_to_ideal",
+    "concurrency.floor.n1000.wall_s",
     "throughput.aiopyramid_rps",
     "throughput.sync_rps",
     "throughput.ceiling_rps",

@@ -159,6 +159,20 @@ def tutorial_s_echoes_near_the_ceiling(results: dict[str, Any]) -> bool:
     return len(ours) == 3 and all(echoes[key]["msgs_per_s"] >= 0.9 * ceiling for key in ours)
 
 
+def echoes_within_a_tenth_of_each_other(results: dict[str, Any]) -> bool:
+    """The tutorial's echo and the bare ASGI echo differ by a tenth at most."""
+    section = results["websocket"]
+    return abs(section["echo_msgs_per_s"] / section["ceiling_echo_msgs_per_s"] - 1) <= 0.1
+
+
+def the_floor_is_most_of_the_excess_at_n1000(results: dict[str, Any]) -> bool:
+    """A thousand requests to the app that answers at once took more than half of the
+    time the tutorial's thousand sleeping requests took beyond their wait."""
+    section = results["concurrency"]
+    beyond_the_wait = (section["n1000"]["ratio_to_ideal"] - 1) * section["sleep_s"]
+    return bool(section["floor"]["n1000"]["wall_s"] > beyond_the_wait / 2)
+
+
 def only_uvicorn_s_worker_fails_conformance(conformance: dict[str, Any]) -> bool:
     """uvicorn's worker failed a case of the Autobahn|Testsuite; aiopyramid's, with and
     without uvloop and the C parser, none."""
@@ -171,9 +185,7 @@ CLAIMS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "it is the ceiling of the server the tutorial runs on": lambda results: (
         results["throughput"]["ceiling_rps"] > results["throughput"]["aiopyramid_rps"]
     ),
-    "is again the ceiling": lambda results: (
-        results["websocket"]["ceiling_echo_msgs_per_s"] > results["websocket"]["echo_msgs_per_s"]
-    ),
+    "the two come out close": echoes_within_a_tenth_of_each_other,
     "the servers differ far less than when requests wait": servers_differ_far_less_without_waiting,
     "stays below the bare ASGI ceiling": lambda results: (
         results["throughput"]["ratio_vs_ceiling"] < 1
@@ -192,6 +204,9 @@ CLAIMS: dict[str, Callable[[dict[str, Any]], bool]] = {
         only_uvicorn_s_worker_fails_conformance(load(DATA / "conformance.json"))
     ),
     "once per connection": legacy_logs_an_error_per_connection,
+    "Most of what lies beyond the ideal is not the application's": (
+        the_floor_is_most_of_the_excess_at_n1000
+    ),
 }
 """Comparisons the page makes in words, and what the results must show for each to hold."""
 

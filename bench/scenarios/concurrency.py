@@ -3,13 +3,20 @@
 The ideal is that all N are answered after one second, however large N is: the
 ratio of the wall time to that second is what is reported (1.0 is perfect).
 
-Asyncio servers (the tutorial on aiopyramid's worker, and the 2015 stack) are
-measured at every N. A server with a blocking view serves only as many requests at
-a time as it has threads (``parallel``), so N = 1000 on gunicorn's ``sync`` worker
-would take 1000 seconds: those are measured with a few rounds of ``parallel``
-requests, and the ratio at N is extrapolated from that measurement as
+Asyncio servers (the tutorial on aiopyramid's worker, the same page in Starlette on
+gunicorn's ASGI worker, and the 2015 stack) are measured at every N. A server with
+a blocking view serves only as many requests at a time as it has threads
+(``parallel``), so N = 1000 on gunicorn's ``sync`` worker would take 1000 seconds:
+those are measured with a few rounds of ``parallel`` requests, and the ratio at N is
+extrapolated from that measurement as
 ``measured wall time x ceil(N / parallel) / rounds``, marked ``"extrapolated": true``
 with the N actually measured beside it.
+
+The floor is what N new connections cost before any application waits: the bare
+ASGI app, which answers at once, on aiopyramid's worker, timed for N requests sent
+at once (the median of :data:`FLOOR_RUNS` runs, as one run whose connection attempts
+the kernel dropped takes a second longer). The client runs on the same cores, so
+its work is in the floor too.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from bench.clients import get_many
 from bench.results import BLOCKING, skipped
 from bench.scenarios import Context, Unavailable
 
-ASYNC = ("aiopyramid", "legacy")
+ASYNC = ("aiopyramid", "starlette", "legacy")
 TIMEOUT_MARGIN_S = 30.0
+FLOOR_RUNS = 3
 
 
 def listen_drops() -> int:
@@ -67,6 +75,32 @@ def extrapolate(measured: dict[str, Any], n: int, parallel: int, sleep_s: float)
     }
 
 
+def floor(context: Context) -> dict[str, Any]:
+    """The wall time of N requests at once to an app that answers without waiting."""
+    levels = context.profile.concurrency_levels
+    context.log("concurrency: the floor, N requests to an app that answers at once")
+    try:
+        with context.serve("connect_floor", "concurrency") as server:
+            runs = {
+                n: [measure(server.port, n, 1.0, TIMEOUT_MARGIN_S) for _ in range(FLOOR_RUNS)]
+                for n in levels
+            }
+    except Unavailable as error:
+        return {f"n{n}": skipped(str(error)) for n in levels}
+    found = {}
+    for n, measured in runs.items():
+        walls = sorted(run["wall_s"] for run in measured)
+        found[f"n{n}"] = {
+            "wall_s": walls[len(walls) // 2],
+            "runs_wall_s": walls,
+            "failed": sum(run["failed"] for run in measured),
+            "listen_drops": sum(run["listen_drops"] for run in measured),
+        }
+    walls = ", ".join(f"{name}: {entry['wall_s']} s" for name, entry in found.items())
+    context.log(f"  {walls}")
+    return found
+
+
 def run(context: Context) -> dict[str, Any]:
     profile = context.profile
     sleep_s = profile.sleep_s
@@ -98,6 +132,7 @@ def run(context: Context) -> dict[str, Any]:
         "sleep_s": sleep_s,
         **{f"n{n}": ours[f"n{n}"] for n in profile.concurrency_levels},
         "contenders": contenders,
+        "floor": floor(context),
     }
 
 
