@@ -554,6 +554,17 @@ def cpu_gap(cpu: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def ratio(results: dict[str, Any], numerator: str, denominator: str) -> str:
+    """``numerator / denominator`` (two keys of the results) to two decimals, or how
+    either is missing."""
+    top, bottom = _get(results, numerator), _get(results, denominator)
+    if not isinstance(top, int | float):
+        return number(top)
+    if not isinstance(bottom, int | float):
+        return number(bottom)
+    return number(top / bottom, 2)
+
+
 def substitutions(results: dict[str, Any]) -> dict[str, str]:
     """reStructuredText substitutions, ``|name|`` in the page, for every number its prose uses."""
     legacy = results["legacy"]
@@ -568,6 +579,11 @@ def substitutions(results: dict[str, Any]) -> dict[str, str]:
             _get(results, "concurrency.contenders.starlette.n1000.ratio_to_ideal"), 2
         ),
         "n1000_floor_s": number(_get(results, "concurrency.floor.n1000.wall_s"), 2),
+        "ceiling_ratio": number(_get(results, "throughput.ratio_vs_ceiling"), 2),
+        "starlette_vs_ceiling": ratio(results, "peers.starlette_rps", "throughput.ceiling_rps"),
+        "legacy_rps_ratio": number(_get(results, "throughput.ratio_vs_legacy"), 2),
+        "fast_vs_legacy": ratio(results, "peers.aiopyramid_fast_rps", "legacy.rps"),
+        "tutorial_cpu_us": number(results["peers"]["cpu"]["us_per_request"]["tutorial"], 0),
         "listen_drops": listen_drops_summary(results),
         "wrk_settings": "wrk -t{threads} -c{connections} -d{duration_s}s, median of {runs}".format(
             **results["throughput"]["wrk"]

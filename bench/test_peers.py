@@ -10,16 +10,18 @@ echo over the network.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from pathlib import Path
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from aiopyramid.asgi import app_from_config
 from bench.apps import starlette_page
-from bench.contenders import ApacheLauncher, LegacyLauncher, contenders, serve
+from bench.contenders import ApacheLauncher, LegacyLauncher, Running, contenders, serve
 from bench.profiles import TUTORIAL_INI
 from bench.results import PEERS
 from testkit.aio import run
@@ -85,3 +87,31 @@ def test_each_peer_serves_the_tutorial_s_page_and_echo(
         status, page, echoed = run(page_and_echo(server.port), TIMEOUT)
     assert (status, page) == tutorial[0]
     assert echoed == "Aiopyramid echo test."
+
+
+SHUTDOWN_CLOSE_CODES = {"aiopyramid": 1001, "aiopyramid_uvicorn": 1012}
+"""The code each worker closes an open websocket with when the server stops, as the
+performance page says: aiopyramid's promises 1001, uvicorn's sends 1012."""
+
+
+async def close_code_on_stop(server: Running) -> int | None:
+    """Open an echo websocket, stop the server (SIGTERM, as ``ServerProcess.stop``
+    sends), and return the code the server closed the socket with."""
+    async with connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=30) as socket:
+        await socket.send("before the stop")
+        assert await asyncio.wait_for(socket.recv(), 30) == "before the stop"
+        stopping = asyncio.create_task(asyncio.to_thread(server.process.stop))
+        with contextlib.suppress(ConnectionClosed):
+            await asyncio.wait_for(socket.recv(), 30)
+        await stopping
+    return socket.close_code
+
+
+@pytest.mark.parametrize("key", SHUTDOWN_CLOSE_CODES)
+def test_a_stopping_server_closes_websockets_with_its_worker_s_code(
+    key: str, tmp_path: Path
+) -> None:
+    every = contenders(LegacyLauncher(tmp_path, print, "not a peer"), ApacheLauncher(tmp_path))
+    with serve(every[key], tmp_path, key) as server:
+        code = run(close_code_on_stop(server), TIMEOUT)
+    assert code == SHUTDOWN_CLOSE_CODES[key]
