@@ -33,6 +33,16 @@ def test_results_have_every_key_the_issues_ask_for() -> None:
     assert missing_keys(RESULTS) == []
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_results_have_the_database_endpoint_s_figures(database: str) -> None:
+    """``nox -s bench_db --publish`` (which a full ``nox -s bench`` runs after the rest)
+    added the database endpoint's figures against Starlette as ``peers.db``."""
+    entry = RESULTS["peers"]["db"][database]
+    assert entry["tutorial_rps"] > 0 and entry["starlette_rps"] > 0
+    ratio = entry["tutorial_rps"] / entry["starlette_rps"]  # of the rounded figures
+    assert entry["ratio_vs_starlette"] == pytest.approx(ratio, abs=0.002)
+
+
 @pytest.mark.parametrize("name", report.TEXT_FILES)
 def test_text_files_are_made_from_the_results(name: str) -> None:
     assert (DATA / name).read_text(encoding="utf-8") == report.text_files(RESULTS)[name], (
