@@ -23,6 +23,8 @@ PACKAGES = (
     "jinja2",
     "waitress",
     "uvicorn",
+    "uvicorn-worker",
+    "starlette",
     "a2wsgi",
     "django",
     "websockets",
@@ -30,6 +32,7 @@ PACKAGES = (
     "matplotlib",
     "uvloop",
     "httptools",
+    "gunicorn_h1c",
 )
 LEGACY_PYTHON = "3.6"
 
