@@ -20,8 +20,14 @@ collected.
 The site as Read the Docs builds it (``built_site``) is built once per test run and
 shared by the tests of the built site, ``docs/test_site.py`` and
 ``docs/test_rendering.py`` (``nox -s site``).
+
+``pytest -n auto docs/`` (pytest-xdist, as README shows) runs files side by side,
+each file whole on one worker; files that would collide or share a build stay
+together (:func:`parallel_group`).
 """
 
+import functools
+import re
 import shlex
 import shutil
 from collections.abc import Iterator
@@ -69,6 +75,40 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     from testkit.sybil_config import collect_rst
 
     return collect_rst(file_path, parent)
+
+
+SERVER_MARKER = re.compile(r"^\.\. console-server: *(\S+)", re.MULTILINE)
+"""A document's ``.. console-server: URL``: its commands start a server at that URL."""
+
+
+@functools.cache  # asked once per test, read once per file
+def parallel_group(path: Path) -> str:
+    """The group of tests that one pytest-xdist worker must run together, in order.
+
+    A document's examples build on each other, and a module's tests may share its
+    fixtures, so each file is a group. Documents whose commands serve at the same URL
+    (the tutorial's documented port) would collide, so they form one group; so do the
+    test modules of the built site, which share one build (``built_site``).
+    """
+    text = path.read_text()
+    if path.suffix == ".rst" and (served := sorted(set(SERVER_MARKER.findall(text)))):
+        return "serves " + " ".join(served)
+    if path.suffix == ".py" and "built_site" in text:
+        return "the built site"
+    return str(path)
+
+
+@pytest.hookimpl(optionalhook=True)  # a virtualenv without pytest-xdist has no such hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With pytest-xdist (``pytest -n``), give each worker whole groups
+    (:func:`parallel_group`), in the order they were collected."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return parallel_group(config.rootpath / nodeid.split("::")[0])
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

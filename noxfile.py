@@ -52,7 +52,7 @@ REPORTS = Path(".nox-reports")
 PRERELEASE_WATCHED = ["pyramid", "greenlet", "gunicorn", "webob"]
 """The projects whose internals aiopyramid touches (see the prerelease session)."""
 
-CI_SESSIONS = ["lint", "docs", "tests", "tests_fast", "chapters", "site", "bench_smoke"]
+CI_SESSIONS = ["lint", "docs", "tests", "tests_fast", "chapters", "docs_tests", "bench_smoke"]
 """What CI runs: plain ``nox`` runs the same (README shows it; a test checks)."""
 
 nox.options.sessions = CI_SESSIONS
@@ -70,12 +70,22 @@ CHAPTER_RUNS = [
 end with, on every Python."""
 
 
+def chapter_docs_tests(name: str) -> list[str]:
+    """A chapter's docs test modules, which import or serve its project (its page and
+    its exercises' solutions run in the docs_tests session, with every other page)."""
+    tutorial = Path("docs/tutorial")
+    found = [*tutorial.glob(f"test_{name}*.py"), *tutorial.glob(f"{name}/test_*.py")]
+    return [str(path) for path in sorted(found)]
+
+
 def chapter_reports(python: str, name: str) -> list[str]:
     """The kinds of JUnit report a chapter's run leaves: its project's tests always;
-    its page and docs tests on the chapter's own Python only (they test the site's
-    promises, which do not change with the Python of the project under them)."""
+    its docs tests on the chapter's own Python only (they test the site's promises,
+    which do not change with the Python of the project under them), and not for the
+    last chapter, whose project the docs_tests session installs and tests."""
     (this,) = (each for each in CHAPTERS if each.name == name)
-    return ["project", "docs"] if python == this.python else ["project"]
+    own = python == this.python and not this.latest and chapter_docs_tests(name)
+    return ["project", "docs"] if own else ["project"]
 
 
 def report(name: str) -> str:
@@ -93,6 +103,7 @@ def junit_reports(sessions: list[str]) -> list[str]:
             for python, name in CHAPTER_RUNS
             for kind in chapter_reports(python, name)
         ],
+        "docs_tests": [report("docs_tests")],
         "site": [report("site")],
         "bench_smoke": [report("bench")],
     }
@@ -189,12 +200,14 @@ def prerelease(session: nox.Session) -> None:
 )
 def chapters(session: nox.Session, chapter: str) -> None:
     """One chapter: its project's own tests, run as a reader runs them (beside
-    throwaway PostgreSQL and Redis servers), then its page and its docs tests. Every
-    chapter gets both servers; a project that needs neither ignores them.
+    throwaway PostgreSQL and Redis servers), then its docs tests. Every chapter gets
+    both servers; a project that needs neither ignores them. Its page runs in the
+    docs_tests session, with every other page.
 
     The project must be fully covered, measured once, on the chapter's own Python
-    (chapters.toml), where the page and the docs tests run too; the last chapter's
-    runs on the other Pythons run its project's tests only. One measure is enough,
+    (chapters.toml), where its docs tests run too (the last chapter's in docs_tests,
+    on that same Python); the last chapter's runs on the other Pythons run its
+    project's tests only. One measure is enough,
     and Python 3.11's line tracing misses lines after an exception leaves
     ``asyncio.timeout()`` (which redis-py connects in): lines that do run.
     """
@@ -215,16 +228,23 @@ def chapters(session: nox.Session, chapter: str) -> None:
     )  # fmt: skip
     if "docs" not in chapter_reports(session.python, chapter):
         return
-    pages = [f"docs/tutorial/{chapter}.rst"]
-    if Path(f"docs/tutorial/{chapter}").is_dir():  # its exercises' solutions and their tests
-        pages.append(f"docs/tutorial/{chapter}")
     session.run(
-        "pytest",
-        *pages,
-        *(str(path) for path in sorted(Path("docs/tutorial").glob(f"test_{chapter}*.py"))),
-        f"--junitxml={report(f'{run}-docs')}",
+        "pytest", *chapter_docs_tests(chapter), f"--junitxml={report(f'{run}-docs')}",
         *session.posargs,
-    )
+    )  # fmt: skip
+
+
+@nox.session(python=LATEST.python)
+def docs_tests(session: nox.Session) -> None:
+    """README's lines for running ``pytest docs/`` without nox, run as written in a
+    fresh virtualenv and a fresh copy of the repository
+    (``testkit/tests/readme_docs_tests.py``): every page's examples and commands, the
+    built site, the last chapter's docs tests (on its own Python)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest", "-s", "testkit/tests/readme_docs_tests.py",
+        f"--junitxml={report('docs_tests')}", *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHONS[1])

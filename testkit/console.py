@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,8 +161,13 @@ class BashSession:
         script.write_text(command + "\n")
         return shlex.quote(str(script))
 
-    def _collect(self, timeout: float) -> tuple[str, int]:
-        """Read output up to the token line; return it and the status printed there."""
+    def _collect(
+        self, timeout: float, echo: Callable[[str], object] | None = None
+    ) -> tuple[str, int]:
+        """Read output up to the token line; return it and the status printed there.
+
+        ``echo``, if given, is called with each line as it arrives.
+        """
         lines: list[str] = []
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
@@ -175,14 +181,22 @@ class BashSession:
             if line.startswith(self.token):
                 return "".join(lines), int(line.split()[1])
             lines.append(line)
+            if echo is not None:
+                echo(line)
         self.broken = f"a command took longer than {timeout:g} s"
         raise ConsoleError(f"{self.broken}; output so far:\n{''.join(lines)}")
 
-    def run(self, command: str, timeout: float = 300.0) -> tuple[str, int]:
-        """Run ``command`` to completion; return its output and exit status."""
+    def run(
+        self, command: str, timeout: float = 300.0, echo: Callable[[str], object] | None = None
+    ) -> tuple[str, int]:
+        """Run ``command`` to completion; return its output and exit status.
+
+        ``echo``, if given, is called with each line of output as it arrives: progress
+        for a long command.
+        """
         script = self._script(command)
         self._send(f"source {script} </dev/null; printf '\\n%s %d\\n' {self.token} $?\n")
-        return self._collect(timeout)
+        return self._collect(timeout, echo)
 
     def start_server(self, command: str, url: str, timeout: float = 60.0) -> str:
         """Start ``command`` in the background, wait until ``url`` answers, return its output.
