@@ -19,7 +19,7 @@ collected.
 
 The site as Read the Docs builds it (``built_site``) is built once per test run and
 shared by the tests of the built site, ``docs/test_site.py`` and
-``docs/test_rendering.py`` (``nox -s site``).
+``docs/test_rendering.py`` (also alone: ``nox -s site``).
 
 ``pytest -n auto docs/`` (pytest-xdist, as README shows) runs files side by side,
 each file whole on one worker; files that would collide or share a build stay

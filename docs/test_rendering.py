@@ -19,7 +19,8 @@ and opened, page by page, in headless Chromium (Debian's, driven by Playwright) 
   and is read as a source browser, not as a listing of the tutorial.
 
 Blocks inside ``<details>`` (a chapter's changes) are opened first, as a reader who
-expands them sees them. Runs in ``nox -s site``.
+expands them sees them. Runs with the rest of ``pytest docs/``, and alone in
+``nox -s site``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@
    applied to the previous chapter's project: the result is this chapter's project.
 
 The site is the ``built_site`` fixture (``conftest.py``), which
-``docs/test_rendering.py`` opens in a browser. Runs in ``nox -s site``; installing
-needs PyPI (or pip's cache).
+``docs/test_rendering.py`` opens in a browser. Runs with the rest of ``pytest
+docs/``, and alone in ``nox -s site``; installing needs PyPI (or pip's cache).
 """
 
 from __future__ import annotations

@@ -81,8 +81,8 @@ def file_mark(path: Path) -> tuple[str, str]:
             return (
                 f"{inside}, from chapter {each.number}'s project",
                 f"A file of the project as {each.name} leaves it ({relative}). The project's "
-                f"own tests and the checks of the chapter's page run it; `nox -s chapters` "
-                f"runs them all.",
+                f"own tests (`nox -s chapters`) and the checks of the chapter's page "
+                f"(`pytest docs/`) run it.",
             )
     if path.name.startswith("test_"):
         return (relative, "A test module of this repository, run by `nox -s tests`.")
