@@ -27,7 +27,6 @@ together (:func:`parallel_group`).
 """
 
 import functools
-import re
 import shlex
 import shutil
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from testkit.availability import postgres_binaries, redis_binary, unavailable
 from testkit.postgres import TemporaryCluster
 from testkit.projects import copy_sources
 from testkit.redis import TemporaryRedis
+from testkit.rst import marked_blocks
 from testkit.venv import INSTALL_TIMEOUT, Venv
 
 ROOT = Path(__file__).parent
@@ -77,22 +77,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     return collect_rst(file_path, parent)
 
 
-SERVER_MARKER = re.compile(r"^\.\. console-server: *(\S+)", re.MULTILINE)
-"""A document's ``.. console-server: URL``: its commands start a server at that URL."""
-
-
 @functools.cache  # asked once per test, read once per file
 def parallel_group(path: Path) -> str:
     """The group of tests that one pytest-xdist worker must run together, in order.
 
     A document's examples build on each other, and a module's tests may share its
     fixtures, so each file is a group. Documents whose commands serve at the same URL
-    (the tutorial's documented port) would collide, so they form one group; so do the
-    test modules of the built site, which share one build (``built_site``).
+    (``.. console-server: URL``, the tutorial's documented port) would collide, so they
+    form one group; so do the test modules of the built site, which share one build
+    (``built_site``).
     """
     text = path.read_text()
-    if path.suffix == ".rst" and (served := sorted(set(SERVER_MARKER.findall(text)))):
-        return "serves " + " ".join(served)
+    served = {block.argument for block in marked_blocks(text, "console-server")}
+    if path.suffix == ".rst" and served:
+        return "serves " + " ".join(sorted(served))
     if path.suffix == ".py" and "built_site" in text:
         return "the built site"
     return str(path)

@@ -21,7 +21,14 @@ from websockets.exceptions import ConnectionClosed
 
 from aiopyramid.asgi import app_from_config
 from bench.apps import starlette_page
-from bench.contenders import ApacheLauncher, LegacyLauncher, Running, contenders, serve
+from bench.contenders import (
+    ApacheLauncher,
+    Contender,
+    LegacyLauncher,
+    Running,
+    contenders,
+    serve,
+)
 from bench.profiles import TUTORIAL_INI
 from bench.results import PEERS
 from testkit.aio import run
@@ -69,6 +76,12 @@ def test_the_starlette_echo_sends_text_and_bytes_back() -> None:
             assert socket.receive_bytes() == b"\x00\xff"
 
 
+def peer(key: str, tmp_path: Path) -> Contender:
+    """The bench's contender ``key``, as the bench itself would start it."""
+    every = contenders(LegacyLauncher(tmp_path, print, "not a peer"), ApacheLauncher(tmp_path))
+    return every[key]
+
+
 async def page_and_echo(port: int) -> tuple[int, bytes, str | bytes]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         page = await client.get("/?sleep=0")
@@ -82,8 +95,7 @@ async def page_and_echo(port: int) -> tuple[int, bytes, str | bytes]:
 def test_each_peer_serves_the_tutorial_s_page_and_echo(
     key: str, tutorial: list[tuple[int, bytes]], tmp_path: Path
 ) -> None:
-    every = contenders(LegacyLauncher(tmp_path, print, "not a peer"), ApacheLauncher(tmp_path))
-    with serve(every[key], tmp_path, key) as server:
+    with serve(peer(key, tmp_path), tmp_path, key) as server:
         status, page, echoed = run(page_and_echo(server.port), TIMEOUT)
     assert (status, page) == tutorial[0]
     assert echoed == "Aiopyramid echo test."
@@ -111,7 +123,6 @@ async def close_code_on_stop(server: Running) -> int | None:
 def test_a_stopping_server_closes_websockets_with_its_worker_s_code(
     key: str, tmp_path: Path
 ) -> None:
-    every = contenders(LegacyLauncher(tmp_path, print, "not a peer"), ApacheLauncher(tmp_path))
-    with serve(every[key], tmp_path, key) as server:
+    with serve(peer(key, tmp_path), tmp_path, key) as server:
         code = run(close_code_on_stop(server), TIMEOUT)
     assert code == SHUTDOWN_CLOSE_CODES[key]
