@@ -82,15 +82,14 @@ def parallel_group(path: Path) -> str:
     """The group of tests that one pytest-xdist worker must run together, in order.
 
     A document's examples build on each other, and a module's tests may share its
-    fixtures, so each file is a group. Documents whose commands serve at the same URL
-    (``.. console-server: URL``, the tutorial's documented port) would collide, so they
-    form one group; so do the test modules of the built site, which share one build
-    (``built_site``).
+    fixtures, so each file is a group. Documents whose commands start servers
+    (``.. console-server: URL``) do so on fixed ports, the tutorial's 6543 among them,
+    and would collide, so they form one group; so do the test modules of the built
+    site, which share one build (``built_site``).
     """
     text = path.read_text()
-    served = {block.argument for block in marked_blocks(text, "console-server")}
-    if path.suffix == ".rst" and served:
-        return "serves " + " ".join(sorted(served))
+    if path.suffix == ".rst" and marked_blocks(text, "console-server"):
+        return "documents that serve on fixed ports"
     if path.suffix == ".py" and "built_site" in text:
         return "the built site"
     return str(path)
